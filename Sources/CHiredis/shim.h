@@ -1,0 +1,4 @@
+#ifndef SMSCRM_CHIREDIS_SHIM_H
+#define SMSCRM_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif

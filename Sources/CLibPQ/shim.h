@@ -1,0 +1,4 @@
+#ifndef SMSCRM_CLIBPQ_SHIM_H
+#define SMSCRM_CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif

@@ -1,0 +1,172 @@
+import Foundation
+import Logging
+import Redis
+
+/// Everything the processes read from the environment, checked once at start-up.
+///
+/// Every problem is collected before failing, so an operator fixes the whole
+/// environment in one pass instead of one variable per restart.
+public struct AppConfiguration: Sendable {
+    /// Which process is starting: each needs a different set of variables.
+    public enum Role: Sendable {
+        case api, worker, cli
+    }
+
+    public enum LogFormat: String, Sendable { case json, text }
+
+    /// `DATABASE_URL`: PostgreSQL, URI or key=value form.
+    public var databaseURL: String
+    /// `REDIS_URL`: `redis://[:password@]host:port[/db]`.
+    public var redis: RedisConfiguration
+    /// `PORT`: the API's port. Default 3000.
+    public var port: Int
+    /// `WORKER_HEALTH_PORT`: the worker's health and metrics port. Default 3002.
+    public var workerHealthPort: Int
+    /// `PUBLIC_BASE_URL`: how Twilio reaches the API (webhook URLs and signatures), without a trailing slash.
+    public var publicBaseURL: String
+    /// `TWILIO_ACCOUNT_SID`: `AC` followed by 32 hex digits.
+    public var twilioAccountSID: String
+    /// `TWILIO_AUTH_TOKEN`: a secret; never logged.
+    public var twilioAuthToken: String
+    /// `TWILIO_API_BASE`: Twilio's REST base URL, or the sandbox's. Default https://api.twilio.com.
+    public var twilioAPIBase: String
+    /// `WORKER_CONCURRENCY`: send consumers per worker process. Default 4.
+    public var workerConcurrency: Int
+    /// `LOG_LEVEL`: swift-log level. Default info.
+    public var logLevel: Logger.Level
+    /// `LOG_FORMAT`: json (default) or text.
+    public var logFormat: LogFormat
+    /// `DATABASE_POOL_SIZE`: PostgreSQL connections per process. Default 10.
+    public var databasePoolSize: Int
+    /// `REDIS_POOL_SIZE`: Redis connections per process. Default 10.
+    public var redisPoolSize: Int
+    /// `MIGRATIONS_DIR`: where `smscrm migrate` finds its files. Default ./migrations.
+    public var migrationsDirectory: String
+
+    /// Reads and validates the environment for `role`.
+    /// - Throws: ``ConfigurationError`` listing every missing or malformed variable.
+    public static func load(
+        from environment: [String: String] = ProcessInfo.processInfo.environment, for role: Role
+    ) throws(ConfigurationError) -> AppConfiguration {
+        var reader = EnvironmentReader(environment: environment)
+        let needsTwilio = role != .cli
+
+        let databaseURL = reader.required("DATABASE_URL", hint: "PostgreSQL URL, e.g. postgres://user@127.0.0.1:5432/smscrm") { value in
+            value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") || value.contains("=")
+                ? value : nil
+        }
+        let redisPoolSize = reader.optional("REDIS_POOL_SIZE", default: 10, parse: positiveInt(max: 1000))
+        var redis: RedisConfiguration?
+        if role != .cli {
+            redis = reader.required("REDIS_URL", hint: "Redis URL, e.g. redis://127.0.0.1:6379/0") { value in
+                try? RedisConfiguration(url: value)
+            }
+        }
+        let port = reader.optional("PORT", default: 3000, parse: portNumber)
+        let workerHealthPort = reader.optional("WORKER_HEALTH_PORT", default: 3002, parse: portNumber)
+        let publicBaseURL: String? =
+            needsTwilio
+            ? reader.required("PUBLIC_BASE_URL", hint: "the URL Twilio uses to reach the API, e.g. https://sms.example.com", parse: httpURL)
+            : reader.optional("PUBLIC_BASE_URL", default: "http://localhost:3000", parse: httpURL)
+        let sid: String? =
+            needsTwilio
+            ? reader.required("TWILIO_ACCOUNT_SID", hint: "AC followed by 32 hex digits", parse: accountSID)
+            : reader.optional("TWILIO_ACCOUNT_SID", default: "", parse: accountSID)
+        let token: String? =
+            needsTwilio
+            ? reader.required("TWILIO_AUTH_TOKEN", hint: "the account's auth token", secret: true) { $0 }
+            : reader.optional("TWILIO_AUTH_TOKEN", default: "", secret: true) { $0 }
+        let apiBase = reader.optional("TWILIO_API_BASE", default: "https://api.twilio.com", parse: httpURL)
+        let concurrency = reader.optional("WORKER_CONCURRENCY", default: 4, parse: positiveInt(max: 1000))
+        let level = reader.optional("LOG_LEVEL", default: Logger.Level.info) { Logger.Level(rawValue: $0.lowercased()) }
+        let format = reader.optional("LOG_FORMAT", default: LogFormat.json) { LogFormat(rawValue: $0.lowercased()) }
+        let databasePoolSize = reader.optional("DATABASE_POOL_SIZE", default: 10, parse: positiveInt(max: 1000))
+        let migrations = reader.optional("MIGRATIONS_DIR", default: "./migrations") { $0.isEmpty ? nil : $0 }
+
+        guard reader.problems.isEmpty, let databaseURL, let port, let workerHealthPort, let publicBaseURL, let sid,
+            let token, let apiBase, let concurrency, let level, let format, let databasePoolSize, let redisPoolSize,
+            let migrations
+        else {
+            throw ConfigurationError(problems: reader.problems)
+        }
+        var redisConfiguration = redis ?? RedisConfiguration()
+        redisConfiguration.maxConnections = redisPoolSize
+        return AppConfiguration(
+            databaseURL: databaseURL, redis: redisConfiguration, port: port, workerHealthPort: workerHealthPort,
+            publicBaseURL: publicBaseURL, twilioAccountSID: sid, twilioAuthToken: token, twilioAPIBase: apiBase,
+            workerConcurrency: concurrency, logLevel: level, logFormat: format, databasePoolSize: databasePoolSize,
+            redisPoolSize: redisPoolSize, migrationsDirectory: migrations)
+    }
+}
+
+/// Every variable that was missing or malformed, by name.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public struct Problem: Sendable, Equatable {
+        public var variable: String
+        public var message: String
+    }
+
+    public var problems: [Problem]
+
+    public var description: String {
+        "invalid configuration (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
+            + problems.map { "  - \($0.variable) \($0.message)" }.joined(separator: "\n")
+    }
+}
+
+/// Reads variables and records problems instead of stopping at the first.
+struct EnvironmentReader {
+    let environment: [String: String]
+    var problems: [ConfigurationError.Problem] = []
+
+    private func value(_ name: String) -> String? {
+        guard let raw = environment[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+        return raw
+    }
+
+    mutating func required<T>(_ name: String, hint: String, secret: Bool = false, parse: (String) -> T?) -> T? {
+        guard let raw = value(name) else {
+            problems.append(.init(variable: name, message: "is missing (\(hint))"))
+            return nil
+        }
+        return parsed(name, raw, hint: hint, secret: secret, parse: parse)
+    }
+
+    mutating func optional<T>(_ name: String, default fallback: T, secret: Bool = false, parse: (String) -> T?) -> T? {
+        guard let raw = value(name) else { return fallback }
+        return parsed(name, raw, hint: nil, secret: secret, parse: parse)
+    }
+
+    private mutating func parsed<T>(_ name: String, _ raw: String, hint: String?, secret: Bool, parse: (String) -> T?) -> T? {
+        if let value = parse(raw) { return value }
+        // Values can hold passwords (URLs) or be secrets: never echo them.
+        problems.append(.init(variable: name, message: "is malformed" + (hint.map { " (expected \($0))" } ?? "")))
+        return nil
+    }
+}
+
+private func portNumber(_ text: String) -> Int? {
+    guard let port = Int(text), (1...65535).contains(port) else { return nil }
+    return port
+}
+
+private func positiveInt(max: Int) -> (String) -> Int? {
+    { text in
+        guard let value = Int(text), (1...max).contains(value) else { return nil }
+        return value
+    }
+}
+
+private func httpURL(_ text: String) -> String? {
+    guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+        scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+    else { return nil }
+    var normalized = text
+    while normalized.hasSuffix("/") { normalized.removeLast() }
+    return normalized
+}
+
+private func accountSID(_ text: String) -> String? {
+    guard text.count == 34, text.hasPrefix("AC"), text.dropFirst(2).allSatisfy(\.isHexDigit) else { return nil }
+    return text
+}

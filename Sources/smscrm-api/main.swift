@@ -1,0 +1,8 @@
+import Logging
+import SMSAPI
+import SMSCore
+
+let configuration = ProcessStartup.configuration(for: .api)
+let logger = Logger(label: "smscrm.api")
+let services = AppServices(configuration: configuration, applicationName: "smscrm-api", logger: logger)
+try await buildApplication(services: services).runService()

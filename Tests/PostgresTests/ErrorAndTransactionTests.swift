@@ -1,0 +1,96 @@
+import Foundation
+import Postgres
+import Testing
+import TestSupport
+
+@Suite("Postgres errors, transactions and COPY")
+struct ErrorAndTransactionTests {
+    @Test("a unique violation carries its SQLSTATE and constraint, and its description hides the bound value")
+    func uniqueViolationIsRecognisable() async throws {
+        let client = TestDatabases.client(try await TestDatabases.createEmpty())
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TABLE phones (phone text CONSTRAINT phones_phone_key UNIQUE)")
+        try await client.query("INSERT INTO phones VALUES ($1)", "+61412345678")
+
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.query("INSERT INTO phones VALUES ($1)", "+61412345678")
+        }
+
+        #expect(error?.sqlState == .uniqueViolation)
+        #expect(error?.constraint == "phones_phone_key")
+        #expect(error?.description.contains("+61412345678") == false)
+        #expect(error?.description.contains("23505") == true)
+    }
+
+    @Test("a malformed value's error description does not quote the value")
+    func invalidInputDoesNotLeakValue() async throws {
+        let client = TestDatabases.client(try await TestDatabases.createEmpty())
+        defer { Task { await client.shutdown() } }
+
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.query("SELECT $1::int", "secret-body-text")
+        }
+
+        #expect(error?.sqlState == .invalidTextRepresentation)
+        #expect(error?.description.contains("secret-body-text") == false)
+    }
+
+    @Test("withTransaction rolls back everything when the closure throws")
+    func transactionRollsBackOnThrow() async throws {
+        let client = TestDatabases.client(try await TestDatabases.createEmpty())
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TABLE ledger (n int)")
+        struct Boom: Error {}
+
+        await #expect(throws: Boom.self) {
+            try await client.withTransaction { connection in
+                try connection.query("INSERT INTO ledger VALUES (1)")
+                try connection.query("INSERT INTO ledger VALUES (2)")
+                throw Boom()
+            }
+        }
+
+        let rows = try await client.query("SELECT count(*) AS n FROM ledger")
+        #expect(try rows[0].decode("n", as: Int.self) == 0)
+        // The connection went back to the pool usable, outside any transaction.
+        try await client.withTransaction { try $0.query("INSERT INTO ledger VALUES (3)") }
+        #expect(try await client.query("SELECT count(*) AS n FROM ledger")[0].decode("n", as: Int.self) == 1)
+    }
+
+    @Test("COPY FROM STDIN loads every row with escapes and NULLs intact")
+    func copyLoadsRows() async throws {
+        let client = TestDatabases.client(try await TestDatabases.createEmpty())
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TABLE imported (n int, note text)")
+        let rows: [[String?]] = (0..<20_000).map { n in
+            [String(n), n % 7 == 0 ? nil : "row \(n)\twith\ttabs\\ and\nnewlines 📱"]
+        }
+
+        let copied = try await client.withConnection { connection in
+            try connection.copyFrom("COPY imported (n, note) FROM STDIN", rows: rows)
+        }
+
+        #expect(copied == 20_000)
+        let check = try await client.query(
+            "SELECT count(*) AS n, count(note) AS notes, max(n) AS top FROM imported")
+        #expect(try check[0].decode("n", as: Int.self) == 20_000)
+        #expect(try check[0].decode("notes", as: Int.self) == 20_000 - (20_000 + 6) / 7)
+        let sample = try await client.query("SELECT note FROM imported WHERE n = $1", 5)
+        #expect(try sample[0].decode("note", as: String.self) == "row 5\twith\ttabs\\ and\nnewlines 📱")
+    }
+
+    @Test("a failing COPY is rolled back and leaves the connection usable")
+    func failingCopyLeavesConnectionUsable() async throws {
+        let client = TestDatabases.client(try await TestDatabases.createEmpty(), maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TABLE imported (n int)")
+
+        await #expect(throws: PostgresError.self) {
+            try await client.withConnection { connection in
+                try connection.copyFrom("COPY imported (n) FROM STDIN", rows: [["1"], ["not a number"]])
+            }
+        }
+
+        #expect(try await client.query("SELECT count(*) AS n FROM imported")[0].decode("n", as: Int.self) == 0)
+    }
+}
