@@ -15,10 +15,12 @@ let package = Package(
         // traits: [] keeps the trait -D flags stable so Hummingbird is not rebuilt on every build (PITFALLS.md).
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // C libraries: a modulemap and a shim header each; nothing else lives here.
@@ -73,6 +75,8 @@ let package = Package(
             dependencies: [
                 "Postgres", "Redis", "Curl",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -80,8 +84,9 @@ let package = Package(
         .target(
             name: "SMSAPI",
             dependencies: [
-                "SMSCore",
+                "SMSCore", "Postgres", "Redis", "ConnectionPool",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .target(
@@ -126,6 +131,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SMSCoreTests", dependencies: ["SMSCore", "TestSupport"]),
+        .testTarget(
+            name: "SMSAPITests",
+            dependencies: [
+                "SMSAPI", "SMSCore", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["SMSCore", "TestSupport", "Curl"]

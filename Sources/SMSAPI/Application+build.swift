@@ -15,8 +15,25 @@ public func buildApplication(services: AppServices) -> some ApplicationProtocol 
 }
 
 /// The API's routes; tests build it too.
-public func buildRouter(services: AppServices) -> Router<BasicRequestContext> {
-    let router = Router()
+public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    let identity = IdentityStore(postgres: services.postgres, policy: services.sessionPolicy)
+    let tenants = TenantStore(postgres: services.postgres)
+    let publicOrigin = AuthenticationMiddleware.origin(of: services.configuration.publicBaseURL) ?? services.configuration.publicBaseURL
+    // Middleware must be added before routes; the error middleware comes first
+    // so it also shapes the errors of the authentication middleware.
+    router.add(middleware: RequestIDAndErrorMiddleware())
+    router.add(middleware: AuthenticationMiddleware(identity: identity, publicOrigin: publicOrigin))
+
     HealthController(dependencies: services.dependencyCheck).addRoutes(to: router)
+    AuthController(
+        identity: identity, tenants: tenants, throttle: LoginThrottle(redis: services.redis),
+        secureCookies: services.configuration.publicBaseURL.lowercased().hasPrefix("https://")
+    ).addRoutes(to: router)
+    TenantController(tenants: tenants, killSwitch: KillSwitch(redis: services.redis)).addRoutes(to: router)
+    APIKeyController(identity: identity).addRoutes(to: router)
+    AuditController(postgres: services.postgres).addRoutes(to: router)
+    ContactController(contacts: ContactStore(postgres: services.postgres), tenants: tenants).addRoutes(to: router)
+    DoNotContactController(entries: DoNotContactStore(postgres: services.postgres), tenants: tenants).addRoutes(to: router)
     return router
 }

@@ -7,23 +7,29 @@ import SMSCore
 struct HealthController: Sendable {
     let dependencies: DependencyCheck
 
-    struct Health: ResponseEncodable {
+    struct Health: Encodable {
         let status: String
         let timestamp: String
     }
 
     struct Readiness: Encodable {
+        struct Problem: Encodable {
+            let code: String
+            let message: String
+            let details: [String]
+        }
         let status: String
         let checks: [String: String]
-        let error: APIErrorBody.Payload?
+        let error: Problem?
     }
 
     func addRoutes(to router: Router<some RequestContext>) {
         router.get("health") { _, _ in
-            Health(status: "healthy", timestamp: Date().formatted(.iso8601))
+            JSONResponse(status: .ok, body: Health(status: "healthy", timestamp: Date().formatted(.iso8601)))
         }
-        router.get("ready") { request, context in
+        router.get("ready") { _, _ in
             let report = await dependencies.run()
+            let failing = report.failing
             let readiness = Readiness(
                 status: report.isReady ? "ready" : "unavailable",
                 checks: ["postgres": report.postgres ?? "ok", "redis": report.redis ?? "ok"],
@@ -31,9 +37,9 @@ struct HealthController: Sendable {
                     ? nil
                     : .init(
                         code: "not_ready",
-                        message: "\(report.failing.joined(separator: " and ")) \(report.failing.count == 1 ? "is" : "are") not reachable",
-                        details: report.failing))
-            return try JSONResponse(status: report.isReady ? .ok : .serviceUnavailable, body: readiness)
+                        message: "\(failing.joined(separator: " and ")) \(failing.count == 1 ? "is" : "are") not reachable",
+                        details: failing))
+            return JSONResponse(status: report.isReady ? .ok : .serviceUnavailable, body: readiness)
         }
     }
 }

@@ -9,9 +9,12 @@ public struct AppServices: Sendable {
     public let postgres: PostgresClient
     public let redis: RedisClient
     public let logger: Logger
+    /// Session lifetimes and the bcrypt cost; tests lower the cost.
+    public var sessionPolicy: SessionPolicy
 
-    public init(configuration: AppConfiguration, applicationName: String, logger: Logger) {
+    public init(configuration: AppConfiguration, applicationName: String, logger: Logger, sessionPolicy: SessionPolicy = .init()) {
         self.configuration = configuration
+        self.sessionPolicy = sessionPolicy
         self.postgres = PostgresClient(
             configuration: .init(
                 url: configuration.databaseURL, maxConnections: configuration.databasePoolSize,

@@ -9,7 +9,7 @@ struct SMSCRMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smscrm",
         abstract: "Operator commands for smscrm.",
-        subcommands: [Migrate.self])
+        subcommands: [Migrate.self, TenantCommand.self, UserCommand.self, APIKeyCommand.self])
 }
 
 struct Migrate: AsyncParsableCommand {

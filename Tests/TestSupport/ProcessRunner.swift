@@ -19,6 +19,7 @@ public enum ProcessRunner {
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Runs to completion (killed after `timeout`) and captures both streams.

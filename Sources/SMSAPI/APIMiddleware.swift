@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Postgres
+import Redis
+import ConnectionPool
+import SMSCore
+
+/// Gives every request an id, answers every error in the JSON error shape, and
+/// puts `X-Request-Id` on every response, errors included.
+struct RequestIDAndErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.requestID = Self.acceptableID(request.headers[.xRequestID]) ?? UUID().uuidString.lowercased()
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = Self.errorResponse(error, request: request, context: context)
+        }
+        response.headers[.xRequestID] = context.requestID
+        return response
+    }
+
+    /// Keeps a caller's id when it is short and plain, so logs correlate across services.
+    static func acceptableID(_ value: String?) -> String? {
+        guard let value, (1...128).contains(value.count),
+            value.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }), value.allSatisfy(\.isASCII)
+        else { return nil }
+        return value
+    }
+
+    static func errorResponse(_ error: any Error, request: Request, context: Context) -> Response {
+        let apiError: APIError
+        switch error {
+        case let error as APIError:
+            apiError = error
+        case let error as any HTTPResponseError:
+            // Hummingbird's own refusals: no route, body over the limit (NIOTooManyBytesError), wrong method.
+            switch error.status {
+            case .notFound:
+                apiError = APIError(.notFound, code: "not_found", message: "no route for \(request.method) \(request.uri.path)")
+            case .contentTooLarge:
+                apiError = APIError(.contentTooLarge, code: "payload_too_large", message: "the request body is too large")
+            case .methodNotAllowed:
+                apiError = APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed here")
+            default:
+                let message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
+                apiError = APIError(error.status, code: "http_\(error.status.code)", message: message)
+            }
+        case is ConnectionPoolError, is RedisError:
+            context.logger.error("dependency failure", metadata: ["error": "\(error)"])
+            apiError = APIError(.serviceUnavailable, code: "unavailable", message: "a backing service is unavailable; retry shortly")
+        case let error as PostgresError where error.sqlState == .checkViolation:
+            apiError = APIError(
+                .unprocessableContent, code: "validation_failed",
+                message: "the change breaks a rule of the data: \(error.constraint ?? "a check constraint")",
+                details: [error.constraint].compactMap { $0 })
+        case let error as PostgresError where error.sqlState == .uniqueViolation:
+            apiError = APIError(.conflict, code: "conflict", message: "that already exists", details: [error.constraint].compactMap { $0 })
+        case let error as PostgresError where error.code == .connectionFailed || error.code == .connectionLost:
+            context.logger.error("database failure", metadata: ["error": "\(error)"])
+            apiError = APIError(.serviceUnavailable, code: "unavailable", message: "the database is unavailable; retry shortly")
+        default:
+            // PostgresError and friends describe themselves without values.
+            context.logger.error("unhandled error", metadata: ["error": "\(error)", "type": "\(type(of: error))"])
+            apiError = APIError(.internalServerError, code: "internal_error", message: "something went wrong; quote the request id")
+        }
+        return apiError.response(requestID: context.requestID)
+    }
+}
+
+extension HTTPField.Name {
+    static let xRequestID = HTTPField.Name("X-Request-Id")!
+}

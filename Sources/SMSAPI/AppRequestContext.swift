@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import SMSCore
+
+/// Per-request state: the request id, the caller's address and who they are.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Echoed in `X-Request-Id` and in every error body.
+    public var requestID: String = ""
+    /// Set by ``AuthenticationMiddleware`` when the request carries valid credentials.
+    public var principal: Principal?
+    /// The principal came from the session cookie (so CSRF rules apply).
+    public var authenticatedByCookie = false
+    /// The peer's IP address, without the port.
+    public let remoteIP: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteIP = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// JSON bodies are limited to 1 MB (CSV imports set their own limit).
+    public var maxUploadSize: Int { 1 << 20 }
+
+    public var responseEncoder: JSONEncoder { APIJSON.encoder }
+    public var requestDecoder: JSONDecoder { APIJSON.decoder }
+}
+
+/// The API's JSON conventions: snake_case keys, ISO 8601 dates.
+enum APIJSON {
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))
+        }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// An opaque pagination cursor: the sort key of the last row a page returned.
+///
+/// Listings order by (`created_at`, `id`) and continue strictly after the
+/// cursor, so rows added while a client pages never shift or repeat a page.
+public struct PageCursor: Sendable, Equatable {
+    public var createdAt: Date
+    public var id: String
+
+    public init(createdAt: Date, id: String) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+
+    /// Base64url of `microseconds:id`.
+    public var token: String {
+        let micros = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())
+        return Data("\(micros):\(id)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Parses a token from ``token``; nil when it was not made by us.
+    public init?(token: String) {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+            let colon = text.firstIndex(of: ":"), let micros = Int64(text[..<colon])
+        else { return nil }
+        let id = String(text[text.index(after: colon)...])
+        guard UUID(uuidString: id) != nil || Int(id) != nil else { return nil }
+        self.createdAt = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
+        self.id = id
+    }
+}
+
+/// One page of a listing and where the next one starts.
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    /// nil on the last page.
+    public var nextCursor: String?
+
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+}

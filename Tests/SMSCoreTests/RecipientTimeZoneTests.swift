@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+@testable import SMSCore
+
+@Suite("Recipient time zones")
+struct RecipientTimeZoneTests {
+    static let inferredZones: [(e164: String, zone: String)] = [
+        // Single-zone countries.
+        ("+447700900123", "Europe/London"),
+        ("+353871234567", "Europe/Dublin"),
+        ("+64211234567", "Pacific/Auckland"),
+        ("+4915123456789", "Europe/Berlin"),
+        ("+33612345678", "Europe/Paris"),
+        ("+919876543210", "Asia/Kolkata"),
+        ("+6591234567", "Asia/Singapore"),
+        ("+27821234567", "Africa/Johannesburg"),
+        ("+819012345678", "Asia/Tokyo"),
+        ("+9779851234567", "Asia/Kathmandu"),
+        ("+390612345678", "Europe/Rome"),
+        ("+34612345678", "Europe/Madrid"),
+        ("+34928123456", "Atlantic/Canary"),
+        ("+351912345678", "Europe/Lisbon"),
+        ("+351296123456", "Atlantic/Azores"),
+        ("+85291234567", "Asia/Hong_Kong"),
+        // North America by area code.
+        ("+14155552671", "America/Los_Angeles"),
+        ("+12125550142", "America/New_York"),
+        ("+13125550142", "America/Chicago"),
+        ("+13035550142", "America/Denver"),
+        ("+16025550142", "America/Phoenix"),
+        ("+14805550142", "America/Phoenix"),
+        ("+15205550142", "America/Phoenix"),
+        ("+16235550142", "America/Phoenix"),
+        ("+19285550142", "America/Phoenix"),
+        ("+18085550142", "Pacific/Honolulu"),
+        ("+19075550142", "America/Anchorage"),
+        ("+17095550123", "America/St_Johns"),
+        ("+13065550142", "America/Regina"),
+        ("+14165550199", "America/Toronto"),
+        ("+16045550142", "America/Vancouver"),
+        ("+18765551234", "America/Jamaica"),
+        ("+17875550142", "America/Puerto_Rico"),
+        // Australian geographic numbers.
+        ("+61298765432", "Australia/Sydney"),
+        ("+61398765432", "Australia/Melbourne"),
+        ("+61362345678", "Australia/Melbourne"),
+        ("+61731234567", "Australia/Brisbane"),
+        ("+61891234567", "Australia/Perth"),
+        ("+61861234567", "Australia/Perth"),
+        ("+61881234567", "Australia/Adelaide"),
+        ("+61889812345", "Australia/Darwin"),
+        ("+61889521234", "Australia/Darwin"),
+        ("+61891621234", "Indian/Cocos"),
+    ]
+
+    @Test("the zone is inferred when the number alone determines it", arguments: inferredZones)
+    func infersZone(e164: String, zone: String) throws {
+        let number = try #require(PhoneNumber(e164: e164))
+
+        #expect(RecipientTimeZone.infer(from: number)?.identifier == zone)
+    }
+
+    @Test("Lord Howe Island numbers share NSW's 02 range and get Sydney, not Lord Howe time")
+    func lordHoweIsNotInferred() throws {
+        let lordHowe = try #require(PhoneNumber(e164: "+61265631234"))
+
+        let zone = RecipientTimeZone.infer(from: lordHowe)
+
+        #expect(zone?.identifier == "Australia/Sydney")
+        #expect(zone?.identifier != "Australia/Lord_Howe")
+    }
+
+    @Test(
+        "no zone is inferred when the number does not pin it down",
+        arguments: [
+            "+61412345678",  // AU mobile: moves with its owner
+            "+18675550142",  // Yukon, Northwest Territories, Nunavut
+            "+18005550142",  // toll-free
+            "+79123456789",  // Russia spans eleven zones
+            "+5511912345678",  // Brazil
+            "+525512345678",  // Mexico
+            "+61871234567",  // 08 7: not a range this table knows
+            "+88212345678",  // international network, no country
+        ])
+    func infersNothing(e164: String) throws {
+        let number = try #require(PhoneNumber(e164: e164))
+
+        #expect(RecipientTimeZone.infer(from: number) == nil)
+    }
+
+    @Test("every zone in the tables exists in this machine's tzdata")
+    func everyTableZoneExists() {
+        let zones =
+            Set(RecipientTimeZone.singleZoneByCountry.values)
+            .union(RecipientTimeZone.northAmericanAreaCodesByZone.map(\.zone))
+            .union([
+                "Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Perth", "Australia/Adelaide",
+                "Australia/Darwin", "Atlantic/Canary", "Europe/Madrid", "Atlantic/Azores", "Europe/Lisbon",
+            ])
+
+        for zone in zones {
+            #expect(TimeZone(identifier: zone) != nil, "\(zone) is not in tzdata")
+            #expect(RecipientTimeZone.validatedIdentifier(zone) == zone, "\(zone) is not a region zone")
+        }
+    }
+
+    @Test("no NANP area code is listed twice")
+    func areaCodesAreUnique() {
+        let areaCodes = RecipientTimeZone.northAmericanAreaCodesByZone.flatMap {
+            $0.areaCodes.split(whereSeparator: \.isWhitespace).map(String.init)
+        }
+
+        #expect(Set(areaCodes).count == areaCodes.count)
+        #expect(areaCodes.allSatisfy { $0.count == 3 && $0.allSatisfy(\.isNumber) })
+        #expect(areaCodes.count > 350)
+        #expect(!areaCodes.contains("867"))
+    }
+
+    @Test("every non-US NANP area code except 867 and 600 has a zone")
+    func canadianAndCaribbeanAreaCodesHaveZones() {
+        let missing = NorthAmerica.countryByAreaCode.keys
+            .filter { !["867", "600"].contains($0) }
+            .filter { RecipientTimeZone.northAmericanZoneByAreaCode[$0] == nil }
+
+        #expect(missing.isEmpty, "no zone for \(missing.sorted())")
+    }
+
+    @Test(
+        "real IANA region names are accepted and returned in canonical form",
+        arguments: [
+            ("America/New_York", "America/New_York"),
+            ("Australia/Sydney", "Australia/Sydney"),
+            ("Asia/Kathmandu", "Asia/Kathmandu"),
+            ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+            ("america/new_york", "America/New_York"),
+            (" Europe/London ", "Europe/London"),
+            ("UTC", "UTC"),
+            ("utc", "UTC"),
+            ("Etc/UTC", "Etc/UTC"),
+        ])
+    func acceptsZoneName(input: String, canonical: String) {
+        #expect(RecipientTimeZone.validatedIdentifier(input) == canonical)
+    }
+
+    @Test(
+        "abbreviations, raw offsets and made-up names are refused",
+        arguments: [
+            "EST", "PST", "GMT", "EST5EDT", "GMT+5", "UTC+10:00", "+05:00", "Etc/GMT+5", "US/Eastern", "Mars/Olympus",
+            "America/Atlantis", "America/", "", "Sydney",
+        ])
+    func refusesZoneName(input: String) {
+        #expect(RecipientTimeZone.validatedIdentifier(input) == nil)
+    }
+}
