@@ -99,9 +99,11 @@ let package = Package(
         .target(
             name: "TwilioSandbox",
             dependencies: [
-                "Curl",
+                "Curl", "SMSCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -137,6 +139,10 @@ let package = Package(
                 "SMSAPI", "SMSCore", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
+        ),
+        .testTarget(
+            name: "TwilioSandboxTests",
+            dependencies: ["TwilioSandbox", "SMSCore", "TestSupport", "Curl", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -10,7 +10,9 @@ public func buildApplication(services: AppServices) -> some ApplicationProtocol 
     return Application(
         router: router,
         configuration: .init(address: .hostname("0.0.0.0", port: services.configuration.port), serverName: "smscrm-api"),
-        services: [services.postgres, services.redis],
+        // After the pools: a graceful shutdown stops the import processor first (it
+        // commits its chunk and gives its lease up), then closes the pools.
+        services: [services.postgres, services.redis, ImportProcessor(postgres: services.postgres, logger: services.logger)],
         logger: services.logger)
 }
 
@@ -33,7 +35,17 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     TenantController(tenants: tenants, killSwitch: KillSwitch(redis: services.redis)).addRoutes(to: router)
     APIKeyController(identity: identity).addRoutes(to: router)
     AuditController(postgres: services.postgres).addRoutes(to: router)
+    MemberController(members: MemberStore(postgres: services.postgres)).addRoutes(to: router)
     ContactController(contacts: ContactStore(postgres: services.postgres), tenants: tenants).addRoutes(to: router)
     DoNotContactController(entries: DoNotContactStore(postgres: services.postgres), tenants: tenants).addRoutes(to: router)
+    ImportController(imports: ImportStore(postgres: services.postgres)).addRoutes(to: router)
+    CampaignController(
+        campaigns: CampaignStore(postgres: services.postgres), insights: CampaignInsights(postgres: services.postgres),
+        tenants: tenants, killSwitch: KillSwitch(redis: services.redis),
+        launcher: CampaignLauncher(postgres: services.postgres, queue: SendQueue(redis: services.redis))
+    ).addRoutes(to: router)
+    ListController(lists: ContactListStore(postgres: services.postgres), contacts: ContactStore(postgres: services.postgres))
+        .addRoutes(to: router)
+    SendingNumberController(numbers: SendingNumberStore(postgres: services.postgres), tenants: tenants).addRoutes(to: router)
     return router
 }

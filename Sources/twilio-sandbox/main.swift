@@ -1,11 +1,14 @@
 import Foundation
 import TwilioSandbox
 
+// Configuration is checked first: every bad SANDBOX_* variable is named at once, exit 78 (EX_CONFIG).
 let environment = ProcessInfo.processInfo.environment
-let sandbox = TwilioSandbox(
-    configuration: .init(
-        accountSID: environment["TWILIO_ACCOUNT_SID"] ?? "AC00000000000000000000000000000000",
-        authToken: environment["TWILIO_AUTH_TOKEN"] ?? "devtoken",
-        host: environment["SANDBOX_HOST"] ?? "127.0.0.1",
-        port: Int(environment["SANDBOX_PORT"] ?? "") ?? 3003))
-try await sandbox.buildApplication().runService()
+let configuration: TwilioSandbox.Configuration
+do {
+    configuration = try TwilioSandbox.Configuration(environment: environment)
+} catch {
+    FileHandle.standardError.write(Data("twilio-sandbox: \(error.description)\n".utf8))
+    exit(78)
+}
+TwilioSandbox.bootstrapLogging(environment: environment)
+try await TwilioSandbox(configuration: configuration).buildApplication().runService()

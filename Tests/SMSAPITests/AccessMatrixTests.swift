@@ -27,6 +27,10 @@ struct TenantRoute: Sendable, CustomTestStringConvertible {
         .init(method: .post, path: "/tenants/{tenant}/api-keys", minimum: .admin, body: #"{"name": "k", "role": "viewer"}"#),
         .init(method: .delete, path: "/tenants/{tenant}/api-keys/{key}", minimum: .admin, body: nil),
         .init(method: .get, path: "/tenants/{tenant}/audit", minimum: .viewer, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/members", minimum: .admin, body: nil),
+        .init(method: .post, path: "/tenants/{tenant}/members", minimum: .owner, body: #"{"email": "someone@example.com", "role": "viewer"}"#),
+        .init(method: .patch, path: "/tenants/{tenant}/members/{member}", minimum: .owner, body: #"{"role": "viewer"}"#),
+        .init(method: .delete, path: "/tenants/{tenant}/members/{member}", minimum: .owner, body: nil),
         .init(method: .get, path: "/tenants/{tenant}/contacts", minimum: .viewer, body: nil),
         .init(method: .post, path: "/tenants/{tenant}/contacts", minimum: .member, body: #"{"phone": "0412 555 666"}"#),
         .init(method: .get, path: "/tenants/{tenant}/contacts/{contact}", minimum: .viewer, body: nil),
@@ -36,19 +40,51 @@ struct TenantRoute: Sendable, CustomTestStringConvertible {
         .init(method: .post, path: "/tenants/{tenant}/dnc", minimum: .member, body: #"{"phone": "0412 555 777"}"#),
         .init(method: .post, path: "/tenants/{tenant}/dnc/bulk", minimum: .member, body: #"{"phones": ["0412 555 888"]}"#),
         .init(method: .delete, path: "/tenants/{tenant}/dnc/{entry}", minimum: .admin, body: nil),
+        // POST takes text/csv or multipart, not JSON; the role and tenant checks come before the body is read.
+        .init(method: .get, path: "/tenants/{tenant}/imports", minimum: .viewer, body: nil),
+        .init(method: .post, path: "/tenants/{tenant}/imports", minimum: .member, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/imports/{import}", minimum: .viewer, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/campaigns", minimum: .viewer, body: nil),
+        .init(method: .post, path: "/tenants/{tenant}/campaigns", minimum: .member, body: #"{"name": "C", "body_template": "Hi"}"#),
+        .init(method: .get, path: "/tenants/{tenant}/campaigns/{campaign}", minimum: .viewer, body: nil),
+        .init(method: .patch, path: "/tenants/{tenant}/campaigns/{campaign}", minimum: .member, body: #"{"name": "X"}"#),
+        .init(method: .delete, path: "/tenants/{tenant}/campaigns/{campaign}", minimum: .member, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/campaigns/{campaign}/preview", minimum: .viewer, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/campaigns/{campaign}/stats", minimum: .viewer, body: nil),
+        .init(method: .post, path: "/tenants/{tenant}/campaigns/{campaign}/pause", minimum: .member, body: nil),
+        .init(method: .post, path: "/tenants/{tenant}/campaigns/{campaign}/resume", minimum: .member, body: nil),
+        .init(method: .post, path: "/tenants/{tenant}/campaigns/{campaign}/cancel", minimum: .member, body: nil),
+        .init(method: .post, path: "/tenants/{tenant}/campaigns/{campaign}/launch", minimum: .member, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/lists", minimum: .viewer, body: nil),
+        .init(method: .post, path: "/tenants/{tenant}/lists", minimum: .member, body: #"{"name": "Matrix list"}"#),
+        .init(method: .get, path: "/tenants/{tenant}/lists/{list}", minimum: .viewer, body: nil),
+        .init(method: .patch, path: "/tenants/{tenant}/lists/{list}", minimum: .member, body: #"{"name": "Renamed list"}"#),
+        .init(method: .delete, path: "/tenants/{tenant}/lists/{list}", minimum: .member, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/lists/{list}/members", minimum: .viewer, body: nil),
+        .init(
+            method: .post, path: "/tenants/{tenant}/lists/{list}/members", minimum: .member,
+            body: #"{"contact_ids": ["00000000-0000-4000-8000-000000000000"]}"#),
+        .init(
+            method: .delete, path: "/tenants/{tenant}/lists/{list}/members", minimum: .member,
+            body: #"{"contact_ids": ["00000000-0000-4000-8000-000000000000"]}"#),
+        .init(method: .get, path: "/tenants/{tenant}/numbers", minimum: .viewer, body: nil),
+        .init(method: .post, path: "/tenants/{tenant}/numbers", minimum: .admin, body: #"{"phone": "0412 555 999", "kind": "long_code"}"#),
+        .init(method: .get, path: "/tenants/{tenant}/numbers/{number}", minimum: .viewer, body: nil),
+        .init(method: .patch, path: "/tenants/{tenant}/numbers/{number}", minimum: .admin, body: #"{"active": false}"#),
+        .init(method: .delete, path: "/tenants/{tenant}/numbers/{number}", minimum: .admin, body: nil),
     ]
 
     func uri(tenant: String, ids: ResourceIDs) -> String {
-        path.replacingOccurrences(of: "{tenant}", with: tenant).replacingOccurrences(of: "{key}", with: ids.key)
-            .replacingOccurrences(of: "{contact}", with: ids.contact).replacingOccurrences(of: "{entry}", with: ids.entry)
+        var uri = path.replacingOccurrences(of: "{tenant}", with: tenant)
+        for (placeholder, id) in ids.byPlaceholder { uri = uri.replacingOccurrences(of: "{\(placeholder)}", with: id) }
+        return uri
     }
 }
 
 /// One resource of each kind in a tenant, for the routes that take ids.
 struct ResourceIDs: Sendable {
-    let key: String
-    let contact: String
-    let entry: String
+    /// Placeholder name (as in `TenantRoute.path`, without braces) → id.
+    let byPlaceholder: [String: String]
 
     static func make(in tenant: Tenant, api: APIHarness) async throws -> ResourceIDs {
         let secret = try await api.makeKey(role: .admin, in: tenant)
@@ -60,7 +96,27 @@ struct ResourceIDs: Sendable {
             tenantID: tenant.id, phones: ["+61412000001"], reason: "test", source: .manual, createdBy: nil,
             audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "dnc.add"))
         let entry = try await DoNotContactStore(postgres: api.services.postgres).find(tenantID: tenant.id, phone: "+61412000001")!
-        return ResourceIDs(key: key, contact: contact.id, entry: entry.id)
+        var fields = CampaignFields()
+        fields.name = "Matrix"
+        fields.bodyTemplate = "Hi"
+        let campaign = try await CampaignStore(postgres: api.services.postgres).create(
+            tenantID: tenant.id, fields: fields, createdBy: nil, audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "campaign.create"))
+        let list = try await ContactListStore(postgres: api.services.postgres).create(
+            tenantID: tenant.id, name: "Matrix list \(UUID().uuidString.prefix(6))", description: nil,
+            audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "list.create"))
+        _ = try await ContactListStore(postgres: api.services.postgres).addMembers(
+            tenantID: tenant.id, listID: list.id, contactIDs: [contact.id],
+            audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "list.members_add"))
+        let number = try await SendingNumberStore(postgres: api.services.postgres).create(
+            tenantID: tenant.id, phone: "+6142\(Int.random(in: 1_000_000...9_999_999))", kind: .longCode, fields: SendingNumberFields(),
+            audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "number.create"))
+        let importBatch = try await ImportStore(postgres: api.services.postgres).create(
+            tenantID: tenant.id, csv: Array("phone\n0412000002\n".utf8), filename: "matrix.csv", contentType: "text/csv",
+            options: .init(), createdBy: nil, audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "import.create"))
+        let member = try await api.makeUser(role: .member, in: tenant)
+        return ResourceIDs(byPlaceholder: ["member": member.id, "key": key, "contact": contact.id, "entry": entry.id, "campaign": campaign.id,
+            "list": list.id, "number": number.id, "import": importBatch.id,
+        ])
     }
 }
 
@@ -80,14 +136,22 @@ func fingerprint(of tenantID: String, _ postgres: PostgresClient) async throws -
         SELECT (SELECT row_to_json(t)::text FROM tenants t WHERE id = $1::uuid) AS tenant,
                (SELECT count(*) FROM api_keys WHERE tenant_id = $1::uuid AND revoked_at IS NULL) AS keys,
                (SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid) AS audits,
+               (SELECT string_agg(user_id::text || role, ',' ORDER BY user_id) FROM memberships WHERE tenant_id = $1::uuid) AS members,
                (SELECT coalesce(string_agg(row_to_json(c)::text, ',' ORDER BY id), '') FROM contacts c WHERE tenant_id = $1::uuid) AS contacts,
-               (SELECT coalesce(string_agg(phone_e164, ',' ORDER BY phone_e164), '') FROM do_not_contact WHERE tenant_id = $1::uuid) AS dnc
+               (SELECT coalesce(string_agg(phone_e164, ',' ORDER BY phone_e164), '') FROM do_not_contact WHERE tenant_id = $1::uuid) AS dnc,
+               (SELECT coalesce(string_agg(row_to_json(k)::text, ',' ORDER BY id), '') FROM campaigns k WHERE tenant_id = $1::uuid) AS campaigns,
+               (SELECT coalesce(string_agg(row_to_json(l)::text || ':' || (SELECT count(*) FROM contact_list_members m WHERE m.list_id = l.id),
+                                           ',' ORDER BY id), '')
+                FROM contact_lists l WHERE tenant_id = $1::uuid) AS lists,
+               (SELECT coalesce(string_agg(row_to_json(n)::text, ',' ORDER BY id), '') FROM sending_numbers n WHERE tenant_id = $1::uuid) AS numbers
         """, tenantID)
     let row = rows[0]
     return [
         try row.decode("tenant", as: String.self), String(try row.decode("keys", as: Int.self)),
-        String(try row.decode("audits", as: Int.self)), try row.decode("contacts", as: String.self),
-        try row.decode("dnc", as: String.self),
+        String(try row.decode("audits", as: Int.self)), try row.decodeIfPresent("members", as: String.self) ?? "",
+        try row.decode("contacts", as: String.self),
+        try row.decode("dnc", as: String.self), try row.decode("campaigns", as: String.self),
+        try row.decode("lists", as: String.self), try row.decode("numbers", as: String.self),
     ].joined(separator: "|")
 }
 

@@ -77,7 +77,9 @@ public enum TestEnvironment {
 public enum TestDatabases {
     static let admin: PostgresClient? = {
         guard let url = try? TestEnvironment.databaseURL() else { return nil }
-        return PostgresClient(configuration: .init(url: url, maxConnections: 2, applicationName: "smscrm-tests"))
+        // Hundreds of parallel tests queue here for CREATE DATABASE; waiting is fine.
+        return PostgresClient(
+            configuration: .init(url: url, maxConnections: 2, acquireTimeout: .seconds(600), applicationName: "smscrm-tests"))
     }()
 
     static func adminClient() throws -> PostgresClient {

@@ -13,6 +13,7 @@ public struct KillSwitch: Sendable {
 
     public static func tenantKey(_ tenantID: String) -> String { "smscrm:{send}:paused:tenant:\(tenantID.lowercased())" }
     public static let globalKey = "smscrm:{send}:paused:global"
+    public static func campaignKey(_ campaignID: String) -> String { "smscrm:{send}:paused:campaign:\(campaignID.lowercased())" }
 
     public func setTenant(_ tenantID: String, paused: Bool) async throws {
         if paused {
@@ -20,6 +21,20 @@ public struct KillSwitch: Sendable {
         } else {
             try await redis.command("DEL", Self.tenantKey(tenantID))
         }
+    }
+
+    /// The campaign kill switch: set on pause, cleared on resume and cancel
+    /// (cancelled jobs are cancelled in PostgreSQL, which the worker checks on claim).
+    public func setCampaign(_ campaignID: String, paused: Bool) async throws {
+        if paused {
+            try await redis.command("SET", Self.campaignKey(campaignID), "1")
+        } else {
+            try await redis.command("DEL", Self.campaignKey(campaignID))
+        }
+    }
+
+    public func isCampaignPaused(_ campaignID: String) async throws -> Bool {
+        try await redis.command("EXISTS", Self.campaignKey(campaignID)).int == 1
     }
 
     public func isTenantPaused(_ tenantID: String) async throws -> Bool {

@@ -1,0 +1,186 @@
+import Foundation
+import Postgres
+
+/// Renders a campaign's body for one contact: the template with the contact's
+/// values, then the tenant's opt-out footer. Launch uses the same function, so
+/// the preview shows exactly what would be sent.
+public enum CampaignMessage {
+    public static func render(template: MessageTemplate, contact values: [String: String], footer: String?) -> String {
+        let body = template.render(values)
+        guard let footer = footer?.trimmingCharacters(in: .whitespacesAndNewlines), !footer.isEmpty else { return body }
+        return body + "\n" + footer
+    }
+
+    /// The values a template can use, from a contact's columns.
+    static func values(phone: String, firstName: String?, lastName: String?, email: String?, attributesJSON: String) -> [String: String] {
+        var values = ["phone": phone]
+        if let firstName { values["first_name"] = firstName }
+        if let lastName { values["last_name"] = lastName }
+        if let email { values["email"] = email }
+        if let attributes = try? StorageJSON.decode([String: JSONValue].self, from: attributesJSON) {
+            for (key, value) in attributes { if let text = value.text { values["attributes.\(key)"] = text } }
+        }
+        return values
+    }
+}
+
+/// What a launch would do, without doing it.
+public struct CampaignPreview: Sendable, Encodable {
+    public struct Excluded: Sendable, Encodable {
+        public var doNotContact: Int
+        public var optedOut: Int
+        public var noConsent: Int
+    }
+
+    public struct Sample: Sendable, Encodable {
+        public var contactId: String
+        public var body: String
+        public var encoding: MessageEncoding
+        public var segments: Int
+    }
+
+    /// Distinct contacts in the campaign's lists.
+    public var audience: Int
+    /// Who would get a message.
+    public var recipients: Int
+    /// Each contact counts once, under the first reason in this order.
+    public var excluded: Excluded
+    public var samples: [Sample]
+    public var estimatedSegments: Int
+    public var estimatedCostCents: Decimal
+    /// True when the estimate comes from a sample of the recipients.
+    public var estimateIsSampled: Bool
+}
+
+/// Counts for `GET …/stats`.
+public struct CampaignStats: Sendable, Encodable {
+    public var jobs: [String: Int]
+    public var totalJobs: Int
+    /// delivered ÷ (delivered + undelivered + failed); nil before any outcome.
+    public var deliveryRate: Double?
+    /// Recipients who opted out after launch ÷ messages sent; nil before any send.
+    public var optOutRate: Double?
+    /// Twilio's price where known, else what is still reserved.
+    public var spendCents: Decimal
+}
+
+public struct CampaignInsights: Sendable {
+    let postgres: PostgresClient
+    let prices: PriceTable
+    /// Above this many recipients the cost is estimated from a sample.
+    public var exactEstimateLimit = 10_000
+
+    public init(postgres: PostgresClient, prices: PriceTable = .standard) {
+        self.postgres = postgres
+        self.prices = prices
+    }
+
+    /// The audience SQL: contacts in any of the campaign's lists, once each,
+    /// with the reason (if any) they would be skipped.
+    static let audience = """
+        WITH audience AS (
+            SELECT DISTINCT ON (c.id) c.id, c.phone_e164, c.first_name, c.last_name, c.email, c.attributes::text AS attributes,
+                   CASE WHEN EXISTS (SELECT 1 FROM do_not_contact d WHERE d.tenant_id = c.tenant_id AND d.phone_e164 = c.phone_e164)
+                             THEN 'dnc'
+                        WHEN c.opted_out_at IS NOT NULL THEN 'opted_out'
+                        WHEN t.consent_required AND c.consent_at IS NULL THEN 'no_consent'
+                   END AS excluded
+            FROM campaign_lists cl
+            JOIN contact_list_members m ON m.tenant_id = cl.tenant_id AND m.list_id = cl.list_id
+            JOIN contacts c ON c.tenant_id = m.tenant_id AND c.id = m.contact_id
+            JOIN tenants t ON t.id = cl.tenant_id
+            WHERE cl.tenant_id = $1::uuid AND cl.campaign_id = $2::uuid
+            ORDER BY c.id
+        )
+        """
+
+    public func preview(tenantID: String, campaign: Campaign, footer: String?) async throws -> CampaignPreview {
+        let template = try MessageTemplate(campaign.bodyTemplate, allowedPlaceholders: MessageTemplate.standardPlaceholders)
+        let limit = exactEstimateLimit
+        let prices = self.prices
+        return try await postgres.withConnection { connection in
+            let counts = try connection.query(
+                Self.audience + """
+                    SELECT count(*) AS audience,
+                           count(*) FILTER (WHERE excluded = 'dnc') AS dnc,
+                           count(*) FILTER (WHERE excluded = 'opted_out') AS opted_out,
+                           count(*) FILTER (WHERE excluded = 'no_consent') AS no_consent
+                    FROM audience
+                    """, tenantID, campaign.id)[0]
+            let audience = try counts.decode("audience", as: Int.self)
+            let excluded = CampaignPreview.Excluded(
+                doNotContact: try counts.decode("dnc"), optedOut: try counts.decode("opted_out"),
+                noConsent: try counts.decode("no_consent"))
+            let recipients = audience - excluded.doNotContact - excluded.optedOut - excluded.noConsent
+            // Every recipient up to the limit, else an even sample of that size.
+            let rows = try connection.query(
+                Self.audience + """
+                    SELECT id::text, phone_e164, first_name, last_name, email, attributes FROM audience
+                    WHERE excluded IS NULL
+                    ORDER BY CASE WHEN $3::int <= $4::int THEN 0 ELSE random() END, id
+                    LIMIT $4
+                    """, tenantID, campaign.id, recipients, limit)
+            var samples: [CampaignPreview.Sample] = []
+            var segments = 0
+            var cost = Decimal(0)
+            for row in rows {
+                let phone: String = try row.decode("phone_e164")
+                let values = CampaignMessage.values(
+                    phone: phone, firstName: try row.decodeIfPresent("first_name"), lastName: try row.decodeIfPresent("last_name"),
+                    email: try row.decodeIfPresent("email"), attributesJSON: try row.decode("attributes"))
+                let body = CampaignMessage.render(template: template, contact: values, footer: footer)
+                let count = MessageSegments.calculate(body)
+                segments += count.segments
+                cost += prices.estimate(segments: count.segments, toE164: phone)
+                if samples.count < 3 {
+                    samples.append(.init(contactId: try row.decode("id"), body: body, encoding: count.encoding, segments: count.segments))
+                }
+            }
+            let sampled = rows.count < recipients
+            if sampled, !rows.isEmpty {
+                let scale = Decimal(recipients) / Decimal(rows.count)
+                cost *= scale
+                segments = Int((Double(segments) * Double(recipients) / Double(rows.count)).rounded())
+            }
+            var rounded = Decimal()
+            var exact = cost
+            NSDecimalRound(&rounded, &exact, 2, .up)
+            return CampaignPreview(
+                audience: audience, recipients: recipients, excluded: excluded, samples: samples, estimatedSegments: segments,
+                estimatedCostCents: rounded, estimateIsSampled: sampled)
+        }
+    }
+
+    public func stats(tenantID: String, campaign: Campaign) async throws -> CampaignStats {
+        try await postgres.withConnection { connection in
+            var jobs: [String: Int] = [:]
+            for status in ["queued", "sending", "parked", "deferred", "sent", "delivered", "undelivered", "failed", "blocked", "cancelled", "unknown"] {
+                jobs[status] = 0
+            }
+            var spend = Decimal(0)
+            for row in try connection.query(
+                """
+                SELECT status, count(*) AS n, coalesce(sum(coalesce(cost_cents, reserved_cents)), 0) AS spend
+                FROM send_jobs WHERE tenant_id = $1::uuid AND campaign_id = $2::uuid GROUP BY status
+                """, tenantID, campaign.id)
+            {
+                jobs[try row.decode("status", as: String.self)] = try row.decode("n", as: Int.self)
+                spend += try row.decode("spend", as: Decimal.self)
+            }
+            let outcomes = (jobs["delivered"] ?? 0) + (jobs["undelivered"] ?? 0) + (jobs["failed"] ?? 0)
+            let sent = (jobs["sent"] ?? 0) + (jobs["delivered"] ?? 0) + (jobs["undelivered"] ?? 0)
+            let optedOut = try connection.query(
+                """
+                SELECT count(DISTINCT j.contact_id) AS n FROM send_jobs j
+                JOIN contacts c ON c.tenant_id = j.tenant_id AND c.id = j.contact_id
+                JOIN campaigns k ON k.id = j.campaign_id
+                WHERE j.tenant_id = $1::uuid AND j.campaign_id = $2::uuid AND j.status IN ('sent', 'delivered', 'undelivered')
+                  AND c.opted_out_at >= k.launched_at
+                """, tenantID, campaign.id)[0].decode("n", as: Int.self)
+            return CampaignStats(
+                jobs: jobs, totalJobs: jobs.values.reduce(0, +),
+                deliveryRate: outcomes == 0 ? nil : Double(jobs["delivered"] ?? 0) / Double(outcomes),
+                optOutRate: sent == 0 ? nil : Double(optedOut) / Double(sent), spendCents: spend)
+        }
+    }
+}

@@ -1,0 +1,393 @@
+import Foundation
+import Postgres
+
+/// An import a processor has leased: it alone may commit chunks of it until
+/// the lease runs out or it gives the import up.
+public struct ImportClaim: Sendable {
+    public var id: String
+    public var tenantID: String
+    /// The processor holding the lease (`import_batches.locked_by`).
+    public var lockedBy: String
+    /// Last committed row (0 = none) and the offset of the next record.
+    public var cursorRow: Int
+    public var cursorByteOffset: Int
+    /// nil until the file has been checked (first claim).
+    public var columnMap: ImportColumnMap?
+    public var options: ImportBatch.Options
+    public var sizeBytes: Int
+    /// The tenant's current default country, used when the file is first checked.
+    public var defaultCountry: String
+}
+
+/// Counts after a committed chunk.
+public struct ImportProgress: Sendable, Equatable {
+    public var processedRows: Int
+    public var imported: Int
+    public var updated: Int
+    public var rejected: Int
+    public var flagged: Int
+    public var completed: Bool
+
+    public init(processedRows: Int, imported: Int, updated: Int, rejected: Int, flagged: Int, completed: Bool) {
+        self.processedRows = processedRows
+        self.imported = imported
+        self.updated = updated
+        self.rejected = rejected
+        self.flagged = flagged
+        self.completed = completed
+    }
+}
+
+/// Another processor took the import over (our lease ran out), or it is no
+/// longer processing: the chunk was rolled back and this run must stop.
+public struct ImportLeaseLost: Error, CustomStringConvertible {
+    public var description: String { "the import's lease is held by another processor or the import is no longer processing" }
+}
+
+/// `import_batches` and `import_rejections`: uploads, progress, the lease that
+/// makes processing safe with several replicas, and the chunk transaction.
+public struct ImportStore: Sendable {
+    let postgres: PostgresClient
+
+    public init(postgres: PostgresClient) { self.postgres = postgres }
+
+    // MARK: Uploads and reads
+
+    /// Stores an uploaded file as a pending import and audits the upload in the same transaction.
+    public func create(
+        tenantID: String, csv: [UInt8], filename: String?, contentType: String, options: ImportBatch.Options, createdBy: String?,
+        audit: AuditEntry
+    ) async throws -> ImportBatch {
+        let data = PostgresBytes(csv)
+        let size = csv.count
+        return try await postgres.withTransaction { connection in
+            let rows = try connection.query(
+                """
+                INSERT INTO import_batches (tenant_id, filename, content_type, csv_data, size_bytes, options, created_by)
+                VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb, $7::uuid)
+                RETURNING \(ImportBatch.columns)
+                """, tenantID, filename, contentType, data, size, try PostgresJSON(encoding: options), createdBy)
+            let batch = try ImportBatch(row: rows[0])
+            var audit = audit
+            audit.targetID = batch.id
+            audit.details["size_bytes"] = String(size)
+            if let filename { audit.details["filename"] = String(filename.prefix(100)) }
+            try AuditLog.record(audit, on: connection)
+            return batch
+        }
+    }
+
+    public func find(tenantID: String, id: String) async throws -> ImportBatch? {
+        try await postgres.query(
+            "SELECT \(ImportBatch.columns) FROM import_batches WHERE tenant_id = $1::uuid AND id = $2::uuid", tenantID, id
+        ).first.map(ImportBatch.init)
+    }
+
+    /// Newest first, `limit` per page.
+    public func list(tenantID: String, cursor: PageCursor?, limit: Int) async throws -> Page<ImportBatch> {
+        let rows = try await postgres.query(
+            """
+            SELECT \(ImportBatch.columns) FROM import_batches
+            WHERE tenant_id = $1::uuid AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
+            ORDER BY created_at DESC, id DESC
+            LIMIT $4
+            """, tenantID, cursor?.createdAt, cursor?.id, limit + 1)
+        let batches = try rows.prefix(limit).map(ImportBatch.init)
+        let next = rows.count > limit ? batches.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
+        return Page(items: batches, nextCursor: next)
+    }
+
+    /// Rejected and flagged rows in row order, after `afterRow`. The next
+    /// cursor carries the last row number (the `id` of a ``PageCursor``).
+    public func rejections(tenantID: String, importID: String, afterRow: Int?, limit: Int) async throws -> Page<ImportRejection> {
+        let rows = try await postgres.query(
+            """
+            SELECT row_number, kind, reason, raw FROM import_rejections
+            WHERE tenant_id = $1::uuid AND import_id = $2::uuid AND row_number > $3
+            ORDER BY row_number
+            LIMIT $4
+            """, tenantID, importID, afterRow ?? 0, limit + 1)
+        var items: [ImportRejection] = []
+        for row in rows.prefix(limit) {
+            items.append(
+                ImportRejection(
+                    rowNumber: try row.decode("row_number"),
+                    kind: ImportRejection.Kind(rawValue: try row.decode("kind")) ?? .rejected,
+                    reason: try row.decode("reason"), raw: try row.decodeIfPresent("raw")))
+        }
+        let next = rows.count > limit ? items.last.map { PageCursor(createdAt: Date(timeIntervalSince1970: 0), id: String($0.rowNumber)).token } : nil
+        return Page(items: items, nextCursor: next)
+    }
+
+    /// The ids in `ids` (lowercase UUIDs) that are not lists of the tenant.
+    public func missingLists(tenantID: String, ids: [String]) async throws -> [String] {
+        guard !ids.isEmpty else { return [] }
+        let found = try await postgres.query(
+            "SELECT id::text FROM contact_lists WHERE tenant_id = $1::uuid AND id = ANY($2::uuid[])", tenantID, ids
+        ).map { try $0.decode("id", as: String.self) }
+        return ids.filter { !found.contains($0) }
+    }
+
+    // MARK: Processing
+
+    /// Leases the oldest import that is pending, or processing under an
+    /// expired lease (its processor died). `SKIP LOCKED` lets several
+    /// processors claim at once without waiting on each other.
+    public func claim(lockedBy: String, lease: Duration) async throws -> ImportClaim? {
+        let rows = try await postgres.query(
+            """
+            UPDATE import_batches b
+            SET status = 'processing', locked_by = $1, lease_expires_at = now() + make_interval(secs => $2),
+                started_at = COALESCE(b.started_at, now()), updated_at = now()
+            FROM tenants t
+            WHERE t.id = b.tenant_id
+              AND b.id = (SELECT id FROM import_batches
+                          WHERE status IN ('pending', 'processing') AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                          ORDER BY created_at, id
+                          LIMIT 1
+                          FOR UPDATE SKIP LOCKED)
+            RETURNING b.id::text, b.tenant_id::text, b.cursor_row, b.cursor_byte_offset, b.column_map::text, b.options::text,
+                      b.size_bytes, t.default_country
+            """, lockedBy, lease.intervalSeconds)
+        guard let row = rows.first else { return nil }
+        return ImportClaim(
+            id: try row.decode("id"), tenantID: try row.decode("tenant_id"), lockedBy: lockedBy,
+            cursorRow: try row.decode("cursor_row"), cursorByteOffset: try row.decode("cursor_byte_offset"),
+            columnMap: try row.decodeIfPresent("column_map", as: PostgresJSON.self).map { try $0.decode(as: ImportColumnMap.self) },
+            options: (try? row.decode("options", as: PostgresJSON.self).decode(as: ImportBatch.Options.self)) ?? .init(),
+            sizeBytes: try row.decode("size_bytes"), defaultCountry: try row.decode("default_country"))
+    }
+
+    /// The stored file, read in slices (the column is stored uncompressed, so
+    /// each `substring` reads only its part).
+    public func file(of claim: ImportClaim) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(claim.sizeBytes)
+        let slice = 8 << 20
+        while true {
+            let rows = try await postgres.query(
+                "SELECT substring(csv_data FROM $3 FOR $4) AS part FROM import_batches WHERE tenant_id = $1::uuid AND id = $2::uuid",
+                claim.tenantID, claim.id, bytes.count + 1, slice)
+            guard let part = try rows.first?.decodeIfPresent("part", as: PostgresBytes.self) else { break }
+            bytes.append(contentsOf: part.bytes)
+            if part.bytes.count < slice { break }
+        }
+        return bytes
+    }
+
+    /// Records the checked header (and where data starts) and the row count.
+    public func begin(_ claim: ImportClaim, summary: ImportFileCheck.Summary, lease: Duration) async throws {
+        let updated = try await postgres.query(
+            """
+            UPDATE import_batches
+            SET column_map = $4::jsonb, total_rows = $5, cursor_byte_offset = $6,
+                lease_expires_at = now() + make_interval(secs => $7), updated_at = now()
+            WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3 AND status = 'processing' AND cursor_row = 0
+            """,
+            claim.tenantID, claim.id, claim.lockedBy, try PostgresJSON(encoding: summary.columnMap), summary.totalRows,
+            summary.columnMap.dataOffset, lease.intervalSeconds
+        ).affectedRows
+        guard updated == 1 else { throw ImportLeaseLost() }
+    }
+
+    /// Fails the whole import with `message` (shown to the user) and drops the file.
+    public func fail(_ claim: ImportClaim, message: String) async throws {
+        try await postgres.withTransaction { connection in
+            let updated = try connection.query(
+                """
+                UPDATE import_batches
+                SET status = 'failed', error = $4, locked_by = NULL, lease_expires_at = NULL, csv_data = NULL,
+                    completed_at = now(), updated_at = now()
+                WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3 AND status = 'processing'
+                """, claim.tenantID, claim.id, claim.lockedBy, message
+            ).affectedRows
+            guard updated == 1 else { throw ImportLeaseLost() }
+            try AuditLog.record(
+                AuditEntry(
+                    tenantID: claim.tenantID, actor: ImportProcessor.actor, action: "import.fail", targetType: "import",
+                    targetID: claim.id, details: ["error": String(message.prefix(200))]),
+                on: connection)
+        }
+    }
+
+    /// Gives the lease up so any processor may continue at once (graceful
+    /// shutdown), or after `retryAfter` (an unexpected error).
+    public func release(_ claim: ImportClaim, retryAfter: Duration? = nil) async throws {
+        try await postgres.query(
+            """
+            UPDATE import_batches
+            SET locked_by = NULL, updated_at = now(),
+                lease_expires_at = CASE WHEN $4::double precision IS NULL THEN NULL
+                                        ELSE now() + make_interval(secs => $4::double precision) END
+            WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3 AND status = 'processing'
+            """, claim.tenantID, claim.id, claim.lockedBy, retryAfter?.intervalSeconds)
+    }
+
+    static let createStage = """
+        CREATE TEMP TABLE IF NOT EXISTS smscrm_import_stage (
+            row_number integer NOT NULL,
+            phone      text NOT NULL,
+            first_name text,
+            last_name  text,
+            email      text,
+            timezone   text,
+            consent    boolean NOT NULL,
+            attributes jsonb,
+            lists      text,
+            duplicate  boolean NOT NULL
+        ) ON COMMIT DELETE ROWS
+        """
+
+    /// Upserts the staged rows by phone; a repeated phone's non-empty fields
+    /// win and its attributes merge. Counts only rows whose phone is new to
+    /// this import (`xmax = 0` marks a row the INSERT created).
+    static func upsertSQL(withLists: Bool) -> String {
+        let members =
+            withLists
+            ? """
+            , members AS (
+                INSERT INTO contact_list_members (tenant_id, list_id, contact_id)
+                SELECT $1::uuid, l.id, u.id
+                FROM upserted u
+                JOIN smscrm_import_stage s ON s.phone = u.phone_e164
+                CROSS JOIN LATERAL unnest(string_to_array(s.lists, '|')) AS n(name)
+                JOIN contact_lists l ON l.tenant_id = $1::uuid AND l.name = n.name
+                UNION ALL
+                SELECT $1::uuid, l.id, u.id
+                FROM upserted u
+                JOIN contact_lists l ON l.tenant_id = $1::uuid AND l.id = ANY($3::uuid[])
+                ON CONFLICT DO NOTHING
+            )
+            """ : ""
+        return """
+            WITH upserted AS (
+                INSERT INTO contacts AS c (tenant_id, phone_e164, first_name, last_name, email, timezone, consent_at,
+                                           consent_source, attributes)
+                SELECT $1::uuid, s.phone, s.first_name, s.last_name, s.email, s.timezone,
+                       CASE WHEN s.consent THEN now() END, CASE WHEN s.consent THEN $2::text END,
+                       COALESCE(s.attributes, '{}'::jsonb)
+                FROM smscrm_import_stage s
+                ON CONFLICT (tenant_id, phone_e164) DO UPDATE SET
+                    first_name = COALESCE(EXCLUDED.first_name, c.first_name),
+                    last_name = COALESCE(EXCLUDED.last_name, c.last_name),
+                    email = COALESCE(EXCLUDED.email, c.email),
+                    timezone = COALESCE(EXCLUDED.timezone, c.timezone),
+                    consent_at = COALESCE(EXCLUDED.consent_at, c.consent_at),
+                    consent_source = CASE WHEN EXCLUDED.consent_at IS NULL THEN c.consent_source ELSE EXCLUDED.consent_source END,
+                    attributes = c.attributes || EXCLUDED.attributes,
+                    updated_at = now()
+                RETURNING c.id, c.phone_e164, (c.xmax = 0) AS inserted
+            )\(members)
+            SELECT count(*) FILTER (WHERE u.inserted AND NOT s.duplicate) AS imported,
+                   count(*) FILTER (WHERE NOT u.inserted AND NOT s.duplicate) AS updated
+            FROM upserted u JOIN smscrm_import_stage s ON s.phone = u.phone_e164
+            """
+    }
+
+    /// Commits one chunk: its contacts, list memberships, rejections and
+    /// flags, the counts and the cursor, all in one transaction, and only if
+    /// this processor still holds the lease and the cursor is where it left
+    /// it. A crash before COMMIT leaves nothing of the chunk; after it, the
+    /// cursor is past the chunk. Either way no row is lost or counted twice.
+    public func commit(_ chunk: PreparedImportChunk, claim: ImportClaim, expectedRow: Int, lease: Duration) async throws -> ImportProgress {
+        let consentSource = claim.options.consentSource ?? "import"
+        let listIDs = claim.options.listIds
+        return try await postgres.withTransaction { connection in
+            // The row lock also keeps a claimer with an expired-lease view from
+            // taking the import until this chunk is committed.
+            let fence = try connection.query(
+                """
+                SELECT cursor_row FROM import_batches
+                WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3 AND status = 'processing'
+                FOR UPDATE
+                """, claim.tenantID, claim.id, claim.lockedBy)
+            guard let row = fence.first, try row.decode("cursor_row", as: Int.self) == expectedRow else { throw ImportLeaseLost() }
+
+            var imported = 0
+            var updated = 0
+            var flagged = 0
+            if chunk.stagedCount > 0 {
+                try connection.query(Self.createStage, [])
+                try connection.copyFrom(
+                    """
+                    COPY smscrm_import_stage (row_number, phone, first_name, last_name, email, timezone, consent, attributes, lists,
+                                              duplicate) FROM STDIN
+                    """
+                ) { send in try send(chunk.stage) }
+                if chunk.usesLists {
+                    try connection.query(
+                        """
+                        INSERT INTO contact_lists (tenant_id, name)
+                        SELECT DISTINCT $1::uuid, n.name
+                        FROM smscrm_import_stage s CROSS JOIN LATERAL unnest(string_to_array(s.lists, '|')) AS n(name)
+                        WHERE s.lists IS NOT NULL
+                        ON CONFLICT (tenant_id, name) DO NOTHING
+                        """, claim.tenantID)
+                }
+                let withLists = chunk.usesLists || !listIDs.isEmpty
+                // $3 only appears in the membership part; an unused parameter's type could not be inferred.
+                let binds: [any PostgresEncodable] = withLists ? [claim.tenantID, consentSource, listIDs] : [claim.tenantID, consentSource]
+                let counts = try connection.query(Self.upsertSQL(withLists: withLists), binds.map(\.postgresBind))
+                imported = try counts[0].decode("imported")
+                updated = try counts[0].decode("updated")
+                flagged = try connection.query(
+                    """
+                    INSERT INTO import_rejections (import_id, tenant_id, row_number, kind, reason)
+                    SELECT $2::uuid, $1::uuid, s.row_number, 'flagged', 'on the do-not-contact list: imported, but it will not be texted'
+                    FROM smscrm_import_stage s
+                    WHERE NOT s.duplicate
+                      AND EXISTS (SELECT 1 FROM do_not_contact d WHERE d.tenant_id = $1::uuid AND d.phone_e164 = s.phone)
+                    """, claim.tenantID, claim.id
+                ).affectedRows
+            }
+            if chunk.rejectedRows > 0 {
+                try connection.copyFrom("COPY import_rejections (import_id, tenant_id, row_number, kind, reason, raw) FROM STDIN") { send in
+                    try send(chunk.rejections)
+                }
+            }
+            let rows = try connection.query(
+                """
+                UPDATE import_batches SET
+                    processed_rows = processed_rows + $4, imported_count = imported_count + $5,
+                    updated_count = updated_count + $6, rejected_count = rejected_count + $7,
+                    flagged_count = flagged_count + $8, cursor_row = $9, cursor_byte_offset = $10,
+                    status = CASE WHEN $11 THEN 'completed' ELSE status END,
+                    completed_at = CASE WHEN $11 THEN now() ELSE completed_at END,
+                    locked_by = CASE WHEN $11 THEN NULL ELSE locked_by END,
+                    lease_expires_at = CASE WHEN $11 THEN NULL ELSE now() + make_interval(secs => $12) END,
+                    csv_data = CASE WHEN $11 THEN NULL ELSE csv_data END,
+                    updated_at = now()
+                WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3
+                RETURNING processed_rows, imported_count, updated_count, rejected_count, flagged_count, status
+                """,
+                claim.tenantID, claim.id, claim.lockedBy, chunk.processedRows, imported, updated, chunk.rejectedRows, flagged,
+                chunk.endRow, chunk.endOffset, chunk.isLast, lease.intervalSeconds)
+            guard let after = rows.first else { throw ImportLeaseLost() }
+            let progress = ImportProgress(
+                processedRows: try after.decode("processed_rows"), imported: try after.decode("imported_count"),
+                updated: try after.decode("updated_count"), rejected: try after.decode("rejected_count"),
+                flagged: try after.decode("flagged_count"), completed: chunk.isLast)
+            if chunk.isLast {
+                try AuditLog.record(
+                    AuditEntry(
+                        tenantID: claim.tenantID, actor: ImportProcessor.actor, action: "import.complete", targetType: "import",
+                        targetID: claim.id,
+                        details: [
+                            "processed": String(progress.processedRows), "imported": String(progress.imported),
+                            "updated": String(progress.updated), "rejected": String(progress.rejected),
+                            "flagged": String(progress.flagged),
+                        ]),
+                    on: connection)
+            }
+            return progress
+        }
+    }
+}
+
+extension Duration {
+    /// Whole and fractional seconds, for `make_interval(secs => …)`.
+    var intervalSeconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

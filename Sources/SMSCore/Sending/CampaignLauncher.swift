@@ -1,0 +1,173 @@
+import Foundation
+import Postgres
+
+/// Why a launch was refused.
+public enum LaunchError: Error, Sendable, Equatable {
+    case notFound
+    case wrongStatus(CampaignStatus)
+    case noLists
+    case noActiveNumbers
+}
+
+/// What a launch did.
+public struct LaunchResult: Sendable, Encodable, Equatable {
+    /// Jobs this launch created; 0 on a relaunch with no new recipients.
+    public var jobsCreated: Int
+    /// Jobs pushed to the Redis queue (may be fewer than created if Redis was
+    /// unavailable; the lost-job sweep pushes the rest).
+    public var jobsQueued: Int
+}
+
+/// Launches a campaign: one `send_jobs` row per eligible recipient, then their
+/// ids into the paced queue.
+///
+/// Bodies are rendered and measured in Swift (the same `CampaignMessage` and
+/// `MessageSegments` code the preview uses), streamed with COPY into a
+/// temporary table, and turned into jobs by a single
+/// `INSERT … SELECT … ON CONFLICT (contact_id, campaign_id) DO NOTHING`, so a
+/// relaunch adds only recipients who joined since. Everything in PostgreSQL
+/// happens in one transaction: a failed launch leaves nothing behind.
+public struct CampaignLauncher: Sendable {
+    let postgres: PostgresClient
+    let queue: SendQueue
+    let prices: PriceTable
+    /// Contacts read per round trip while rendering.
+    public var chunkSize = 50_000
+
+    public init(postgres: PostgresClient, queue: SendQueue, prices: PriceTable = .standard) {
+        self.postgres = postgres
+        self.queue = queue
+        self.prices = prices
+    }
+
+    struct Number: Sendable {
+        var id: String
+        var phone: String
+        var throughput: Double
+    }
+
+    public func launch(tenantID: String, campaignID: String, audit: AuditEntry) async throws -> LaunchResult {
+        let chunkSize = self.chunkSize
+        let prices = self.prices
+        let created: [QueuedJob] = try await postgres.withTransaction { connection in
+            let rows = try connection.query(
+                """
+                SELECT c.status, c.body_template, t.opt_out_footer,
+                       EXISTS (SELECT 1 FROM campaign_lists l WHERE l.campaign_id = c.id) AS has_lists
+                FROM campaigns c JOIN tenants t ON t.id = c.tenant_id
+                WHERE c.tenant_id = $1::uuid AND c.id = $2::uuid FOR UPDATE OF c
+                """, tenantID, campaignID)
+            guard let campaign = rows.first else { throw LaunchError.notFound }
+            let status = CampaignStatus(rawValue: try campaign.decode("status")) ?? .draft
+            guard [.draft, .scheduled, .running].contains(status) else { throw LaunchError.wrongStatus(status) }
+            guard try campaign.decode("has_lists", as: Bool.self) else { throw LaunchError.noLists }
+            let template = try MessageTemplate(try campaign.decode("body_template"), allowedPlaceholders: MessageTemplate.standardPlaceholders)
+            let footer: String? = try campaign.decodeIfPresent("opt_out_footer")
+            let numbers = try connection.query(
+                """
+                SELECT n.id::text, n.phone_e164, n.throughput_sps FROM campaign_sending_numbers cn
+                JOIN sending_numbers n ON n.tenant_id = cn.tenant_id AND n.id = cn.sending_number_id
+                WHERE cn.tenant_id = $1::uuid AND cn.campaign_id = $2::uuid AND n.active
+                ORDER BY n.id
+                """, tenantID, campaignID
+            ).map { Number(id: try $0.decode("id"), phone: try $0.decode("phone_e164"), throughput: try $0.decode("throughput_sps")) }
+            guard !numbers.isEmpty else { throw LaunchError.noActiveNumbers }
+
+            try connection.query(
+                """
+                CREATE TEMP TABLE launch_staging (
+                    contact_id uuid, sending_number_id uuid, to_phone text, from_phone text, body text,
+                    encoding text, segments smallint, estimated_cost_cents numeric(12,4)
+                ) ON COMMIT DROP
+                """)
+            var after: String?
+            while true {
+                let audience = try connection.query(
+                    CampaignInsights.audience + """
+                        SELECT id::text, phone_e164, first_name, last_name, email, attributes FROM audience
+                        WHERE excluded IS NULL AND ($3::uuid IS NULL OR id > $3::uuid)
+                        ORDER BY id LIMIT $4
+                        """, tenantID, campaignID, after, chunkSize)
+                guard let last = audience.last else { break }
+                after = try last.decode("id", as: String.self)
+                var staged: [[String?]] = []
+                staged.reserveCapacity(audience.count)
+                for row in audience {
+                    let contactID: String = try row.decode("id")
+                    let phone: String = try row.decode("phone_e164")
+                    let values = CampaignMessage.values(
+                        phone: phone, firstName: try row.decodeIfPresent("first_name"),
+                        lastName: try row.decodeIfPresent("last_name"), email: try row.decodeIfPresent("email"),
+                        attributesJSON: try row.decode("attributes"))
+                    let body = CampaignMessage.render(template: template, contact: values, footer: footer)
+                    let measure = MessageSegments.calculate(body)
+                    let number = numbers[StickyNumber.index(contactID: contactID, count: numbers.count)]
+                    staged.append([
+                        contactID, number.id, phone, number.phone, body, measure.encoding.rawValue, String(measure.segments),
+                        "\(prices.estimate(segments: measure.segments, toE164: phone))",
+                    ])
+                }
+                try connection.copyFrom(
+                    """
+                    COPY launch_staging (contact_id, sending_number_id, to_phone, from_phone, body, encoding, segments,
+                                         estimated_cost_cents) FROM STDIN
+                    """, rows: staged)
+                if audience.count < chunkSize { break }
+            }
+            let inserted = try connection.query(
+                """
+                INSERT INTO send_jobs (tenant_id, campaign_id, contact_id, sending_number_id, to_phone, from_phone, body,
+                                       encoding, segments, estimated_cost_cents)
+                SELECT $1::uuid, $2::uuid, contact_id, sending_number_id, to_phone, from_phone, body, encoding, segments,
+                       estimated_cost_cents
+                FROM launch_staging
+                ON CONFLICT (contact_id, campaign_id) DO NOTHING
+                RETURNING id::text, sending_number_id::text, segments
+                """, tenantID, campaignID)
+            try connection.query(
+                """
+                UPDATE campaigns SET status = 'running', launched_at = COALESCE(launched_at, now()), updated_at = now()
+                WHERE tenant_id = $1::uuid AND id = $2::uuid
+                """, tenantID, campaignID)
+            var audit = audit
+            audit.details["jobs_created"] = String(inserted.count)
+            try AuditLog.record(audit, on: connection)
+            return try inserted.map {
+                QueuedJob(numberID: try $0.decode(at: 1), jobID: try $0.decode(at: 0), segments: try $0.decode(at: 2))
+            }
+        }
+        // PostgreSQL has the jobs; Redis only says what to do next. If a push
+        // fails, the lost-job sweep re-pushes what is still queued.
+        let throughput = try await postgres.query(
+            "SELECT id::text, throughput_sps FROM sending_numbers WHERE tenant_id = $1::uuid AND id = ANY($2::uuid[])",
+            tenantID, Array(Set(created.map(\.numberID))))
+        var pushed = 0
+        let byNumber = Dictionary(grouping: created, by: \.numberID)
+        for row in throughput {
+            let numberID: String = try row.decode("id")
+            let jobs = byNumber[numberID] ?? []
+            do {
+                try await queue.push(jobs, numberID: numberID, segmentsPerSecond: try row.decode("throughput_sps", as: Double.self))
+                pushed += jobs.count
+            } catch {
+                continue
+            }
+        }
+        return LaunchResult(jobsCreated: created.count, jobsQueued: pushed)
+    }
+}
+
+/// Picks a contact's sending number from a campaign's numbers, the same one
+/// every time for the same set of numbers, so a recipient keeps seeing one
+/// sender (and replies route back to one conversation).
+enum StickyNumber {
+    static func index(contactID: String, count: Int) -> Int {
+        // FNV-1a: stable across processes and restarts, unlike Hasher.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in contactID.lowercased().utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int(hash % UInt64(count))
+    }
+}
