@@ -19,7 +19,8 @@ extension TwilioSandbox.Configuration {
     /// `TWILIO_ACCOUNT_SID` (default AC000…0), `TWILIO_AUTH_TOKEN` (default devtoken),
     /// `SANDBOX_HOST`, `SANDBOX_PORT`, `SANDBOX_INBOUND_URL` (default
     /// `PUBLIC_BASE_URL` + /webhooks/twilio/inbound when that is set),
-    /// `SANDBOX_CALLBACK_DELAY_MS`, `SANDBOX_CALLBACK_RETRIES`, and the faults:
+    /// `SANDBOX_CALLBACK_DELAY_MS`, `SANDBOX_CALLBACK_RETRIES`, `SANDBOX_CALLBACK_CONCURRENCY`,
+    /// and the faults:
     /// `SANDBOX_MAGIC_NUMBERS`, `SANDBOX_UNDELIVERED_SUFFIX`, `SANDBOX_FAILED_SUFFIX`,
     /// `SANDBOX_RATE_429`, `SANDBOX_RATE_500`, `SANDBOX_LATENCY_MS`,
     /// `SANDBOX_HANG_RATE`, `SANDBOX_HANG_SECONDS`.
@@ -41,6 +42,7 @@ extension TwilioSandbox.Configuration {
         let port = integer("SANDBOX_PORT", default: 3003, range: 1...65535)
         let delay = integer("SANDBOX_CALLBACK_DELAY_MS", default: 50, range: 0...600_000)
         let retries = integer("SANDBOX_CALLBACK_RETRIES", default: 3, range: 0...20)
+        let concurrency = integer("SANDBOX_CALLBACK_CONCURRENCY", default: 16, range: 1...256)
         var inboundURL = value("PUBLIC_BASE_URL").map { base in
             (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/webhooks/twilio/inbound"
         }
@@ -85,7 +87,7 @@ extension TwilioSandbox.Configuration {
         self.init(
             accountSID: value("TWILIO_ACCOUNT_SID") ?? "AC00000000000000000000000000000000",
             authToken: value("TWILIO_AUTH_TOKEN") ?? "devtoken", host: value("SANDBOX_HOST") ?? "127.0.0.1", port: port,
-            callbackDelay: .milliseconds(delay), callbackRetries: retries, inboundURL: inboundURL, faults: faults)
+            callbackDelay: .milliseconds(delay), callbackRetries: retries, callbackConcurrency: concurrency, inboundURL: inboundURL, faults: faults)
     }
 }
 

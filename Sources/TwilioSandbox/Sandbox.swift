@@ -36,7 +36,7 @@ public struct TwilioSandbox: Sendable {
         public var callbackRetries: Int
         /// How long one callback may take, like Twilio's webhook timeout. Default 15 s.
         public var callbackTimeout: Duration
-        /// Callbacks in flight at once (each on a curl thread). Default 16.
+        /// `SANDBOX_CALLBACK_CONCURRENCY`: callbacks in flight at once, each on a curl thread. Default 16.
         public var callbackConcurrency: Int
         /// `SANDBOX_INBOUND_URL`: where `POST /_sandbox/inbound` posts when its body names no `url`.
         public var inboundURL: String?
@@ -155,14 +155,14 @@ public struct TwilioSandbox: Sendable {
 
     /// Twilio's checks on a create request, in Twilio's order of precedence as far as it is visible.
     func validate(_ fields: [String: String], faults: SandboxFaults) -> Result<SandboxMessage, Refusal> {
-        guard let to = fields["To"], !to.isEmpty else {
+        guard let to = fields["To"].map(unescapedPlus), !to.isEmpty else {
             return .failure(.invalid(21604, "A 'To' phone number is required."))
         }
         guard isE164(to) else {
             return .failure(.invalid(21211, "The 'To' number \(to) is not a valid phone number."))
         }
         let service = fields["MessagingServiceSid"].flatMap { $0.isEmpty ? nil : $0 }
-        let from = fields["From"].flatMap { $0.isEmpty ? nil : $0 }
+        let from = fields["From"].flatMap { $0.isEmpty ? nil : unescapedPlus($0) }
         guard from != nil || service != nil else {
             return .failure(.invalid(21603, "A 'From' phone number is required."))
         }
@@ -222,11 +222,9 @@ public struct TwilioSandbox: Sendable {
         try await addLatency(faults.current)
         let query = Dictionary(FormEncoding.decode(request.uri.query ?? ""), uniquingKeysWith: { first, _ in first })
         var filter = MessageFilter()
-        // A `+` left unescaped in a query decodes as a space; Twilio's numbers always start with `+`.
         func phone(_ name: String) -> String? {
-            guard var value = query[name], !value.isEmpty else { return nil }
-            if value.first == " " { value = "+" + value.dropFirst() }
-            return value
+            guard let value = query[name], !value.isEmpty else { return nil }
+            return unescapedPlus(value)
         }
         filter.to = phone("To")
         filter.from = phone("From")
@@ -337,6 +335,12 @@ func jsonResponse(_ status: HTTPResponse.Status, _ value: some Encodable) -> Res
     // Encoding these plain value types cannot fail; an empty object beats a crash if it ever did.
     let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// A phone number whose leading `+` was sent unescaped (`curl -d To=+614…`) arrives
+/// as a space; Twilio reads it as the number that was meant, and so does the sandbox.
+func unescapedPlus(_ phone: String) -> String {
+    phone.first == " " && phone.dropFirst().first?.isNumber == true ? "+" + phone.dropFirst() : phone
 }
 
 func isE164(_ text: String) -> Bool {

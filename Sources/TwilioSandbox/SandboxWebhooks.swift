@@ -64,7 +64,9 @@ public final class SandboxWebhooks: Service, Sendable {
         let http = CurlHTTPClient(
             configuration: .init(
                 maxConcurrentRequests: configuration.callbackConcurrency, connectTimeout: .seconds(5),
-                totalTimeout: configuration.callbackTimeout, userAgent: "TwilioProxy/1.1"))
+                totalTimeout: configuration.callbackTimeout,
+                // Under a benchmark's load callbacks queue for a handle; waiting is right, failing is not.
+                acquireTimeout: .seconds(600), userAgent: "TwilioProxy/1.1"))
         client.withLock { $0 = http }
         let lifecycles = self.lifecycles
         // Graceful shutdown cancels callbacks still waiting: nobody is left to need them.

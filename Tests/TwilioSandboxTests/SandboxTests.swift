@@ -96,6 +96,20 @@ struct SandboxMessagesAPITests {
         }
     }
 
+    @Test("a leading + sent unescaped (curl -d To=+61…) is read as the number that was meant")
+    func unescapedPlusIsAccepted() async throws {
+        try await withSandbox { sandbox in
+            let response = try await sandbox.client.execute(
+                HTTPClientRequest(
+                    method: "POST", url: sandbox.messagesURL, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                    body: Array("To=+61412345678&From=+61400000001&Body=hi".utf8), basicAuth: sandbox.auth))
+
+            #expect(response.status == 201)
+            #expect(try jsonObject(response)["to"] as? String == "+61412345678")
+            #expect(try jsonObject(response)["from"] as? String == "+61400000001")
+        }
+    }
+
     @Test("a message can be fetched by sid, and an unknown sid answers 404 / 20404")
     func fetchBySid() async throws {
         try await withSandbox { sandbox in
