@@ -80,25 +80,27 @@ public struct CampaignLauncher: Sendable {
                     encoding text, segments smallint, estimated_cost_cents numeric(12,4)
                 ) ON COMMIT DROP
                 """)
-            var after: String?
+            // One pass over the audience through a cursor; contacts that already
+            // have a job in this campaign are skipped, so a relaunch renders nothing.
+            try connection.query(
+                "DECLARE launch_audience NO SCROLL CURSOR FOR "
+                    + CampaignInsights.audience + """
+                    SELECT a.id::text, a.phone_e164, a.first_name, a.last_name, a.email, a.attributes FROM audience a
+                    WHERE a.excluded IS NULL
+                      AND NOT EXISTS (SELECT 1 FROM send_jobs j WHERE j.contact_id = a.id AND j.campaign_id = $2::uuid)
+                    """, tenantID, campaignID)
             while true {
-                let audience = try connection.query(
-                    CampaignInsights.audience + """
-                        SELECT id::text, phone_e164, first_name, last_name, email, attributes FROM audience
-                        WHERE excluded IS NULL AND ($3::uuid IS NULL OR id > $3::uuid)
-                        ORDER BY id LIMIT $4
-                        """, tenantID, campaignID, after, chunkSize)
-                guard let last = audience.last else { break }
-                after = try last.decode("id", as: String.self)
+                // FETCH takes no bind parameter; chunkSize is our own Int, never input.
+                let audience = try connection.query("FETCH \(chunkSize) FROM launch_audience")
+                if audience.isEmpty { break }
                 var staged: [[String?]] = []
                 staged.reserveCapacity(audience.count)
                 for row in audience {
-                    let contactID: String = try row.decode("id")
-                    let phone: String = try row.decode("phone_e164")
+                    let contactID: String = try row.decode(at: 0)
+                    let phone: String = try row.decode(at: 1)
                     let values = CampaignMessage.values(
-                        phone: phone, firstName: try row.decodeIfPresent("first_name"),
-                        lastName: try row.decodeIfPresent("last_name"), email: try row.decodeIfPresent("email"),
-                        attributesJSON: try row.decode("attributes"))
+                        phone: phone, firstName: try row.decodeIfPresent(at: 2), lastName: try row.decodeIfPresent(at: 3),
+                        email: try row.decodeIfPresent(at: 4), attributesJSON: try row.decode(at: 5))
                     let body = CampaignMessage.render(template: template, contact: values, footer: footer)
                     let measure = MessageSegments.calculate(body)
                     let number = numbers[StickyNumber.index(contactID: contactID, count: numbers.count)]
@@ -114,6 +116,7 @@ public struct CampaignLauncher: Sendable {
                     """, rows: staged)
                 if audience.count < chunkSize { break }
             }
+            try connection.query("CLOSE launch_audience")
             let inserted = try connection.query(
                 """
                 INSERT INTO send_jobs (tenant_id, campaign_id, contact_id, sending_number_id, to_phone, from_phone, body,
