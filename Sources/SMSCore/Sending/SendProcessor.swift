@@ -1,0 +1,279 @@
+import Foundation
+import Logging
+import Postgres
+import Redis
+
+/// What happened to one popped job, for logs, metrics and tests.
+public enum JobOutcome: Sendable, Equatable {
+    /// Someone else claimed it, or it is no longer pending.
+    case skipped
+    /// The contact was deleted or the campaign cancelled meanwhile.
+    case cancelled
+    case parked
+    case blocked(Gate)
+    case deferred(Gate, until: Date)
+    case sent(sid: String)
+    case retrying(until: Date)
+    case failed(code: Int)
+    case dead
+    case unknown
+}
+
+/// Takes one job from the queue through claim, every gate, the send and the
+/// record (DESIGN.md, "The send path", steps 3–6).
+///
+/// PostgreSQL is the truth at every step: the claim is a conditional UPDATE, so a
+/// job popped twice is sent once; the queue is settled after the row.
+public struct SendProcessor: Sendable {
+    public struct Configuration: Sendable {
+        /// Identifies this consumer in `send_jobs.claimed_by`.
+        public var workerID: String
+        /// Where Twilio posts status callbacks (PUBLIC_BASE_URL).
+        public var publicBaseURL: String
+        /// How long a parked (kill-switched) job waits before it is looked at again.
+        public var parkRecheck: Duration = .seconds(5)
+        /// First retry delay; doubles per attempt, with jitter.
+        public var backoffBase: Duration = .seconds(2)
+        public var backoffCap: Duration = .seconds(300)
+
+        public init(workerID: String, publicBaseURL: String) {
+            self.workerID = workerID
+            self.publicBaseURL = publicBaseURL
+        }
+    }
+
+    public let configuration: Configuration
+    let postgres: PostgresClient
+    let redis: RedisClient
+    let queue: SendQueue
+    let twilio: TwilioClient
+    let budget: BudgetLedger
+    let warmup: Warmup
+    let logger: Logger
+
+    public init(
+        configuration: Configuration, postgres: PostgresClient, redis: RedisClient, queue: SendQueue, twilio: TwilioClient,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.postgres = postgres
+        self.redis = redis
+        self.queue = queue
+        self.twilio = twilio
+        self.budget = BudgetLedger(postgres: postgres)
+        self.warmup = Warmup(postgres: postgres)
+        self.logger = logger
+    }
+
+    struct Claimed: Sendable {
+        var tenantID: String
+        var toPhone: String
+        var fromPhone: String
+        var body: String
+        var segments: Int
+        var estimatedCents: Decimal
+        var attempts: Int
+        var maxAttempts: Int
+        var snapshot: GateSnapshot?
+        /// Set instead of `snapshot` when the job must not go out any more.
+        var cancelReason: String?
+    }
+
+    public func process(_ job: QueuedJob, now: Date = Date()) async throws -> JobOutcome {
+        guard let claimed = try await claim(job) else {
+            try await queue.complete(job)
+            return .skipped
+        }
+        guard let snapshot = claimed.snapshot else {
+            try await finish(job, status: "cancelled", gate: nil, reason: claimed.cancelReason ?? "cancelled")
+            return .cancelled
+        }
+        switch ComplianceGates.evaluate(snapshot, now: now) {
+        case .park:
+            let until = now.addingTimeInterval(Double(configuration.parkRecheck.components.seconds))
+            try await postpone(job, status: "parked", gate: .killSwitch, until: until)
+            return .parked
+        case .block(let gate, let reason):
+            try await finish(job, status: "blocked", gate: gate, reason: reason)
+            return .blocked(gate)
+        case .deferUntil(let gate, let until):
+            try await postpone(job, status: "deferred", gate: gate, until: until)
+            return .deferred(gate, until: until)
+        case .pass:
+            break
+        }
+        let reservation = try await budget.reserve(tenantID: claimed.tenantID, cents: claimed.estimatedCents, at: now)
+        guard case .reserved(let dailyPeriod, let monthlyPeriod) = reservation else {
+            if case .exceeded(_, let retryAt) = reservation {
+                try await postpone(job, status: "deferred", gate: .budget, until: retryAt)
+                return .deferred(.budget, until: retryAt)
+            }
+            return .skipped
+        }
+        let warmupDecision = try await warmup.admit(tenantID: claimed.tenantID, numberID: job.numberID, segments: claimed.segments, at: now)
+        if case .capReached(_, let retryAt) = warmupDecision {
+            try await budget.release(tenantID: claimed.tenantID, cents: claimed.estimatedCents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
+            try await postpone(job, status: "deferred", gate: .warmup, until: retryAt)
+            return .deferred(.warmup, until: retryAt)
+        }
+        try await countRate(tenantID: claimed.tenantID, now: now)
+
+        // The send itself. Everything before it is safe to repeat; from here on
+        // the row says an attempt started, so a crash leaves it for reconciliation.
+        try await postgres.query(
+            """
+            UPDATE send_jobs SET attempts = attempts + 1, last_attempt_at = now(), last_gate = 'passed', last_gate_at = now(),
+                reserved_cents = $2, reserved_daily_period = $3::date, reserved_monthly_period = $4::date, updated_at = now()
+            WHERE id = $1::uuid
+            """, job.jobID, claimed.estimatedCents, dailyPeriod, monthlyPeriod)
+        let validity = Int(ComplianceGates.windowCloses(after: now, snapshot: snapshot).timeIntervalSince(now))
+        let outcome = await twilio.send(
+            OutboundMessage(
+                to: claimed.toPhone, from: claimed.fromPhone, body: claimed.body,
+                statusCallback: "\(configuration.publicBaseURL)/webhooks/twilio/status?job_id=\(job.jobID)",
+                validityPeriod: max(60, validity)))
+        switch outcome {
+        case .accepted(let sid, let status):
+            try await postgres.query(
+                """
+                UPDATE send_jobs SET status = 'sent', provider_sid = $2, provider_status = $3, sent_at = now(), updated_at = now()
+                WHERE id = $1::uuid AND status = 'sending'
+                """, job.jobID, sid, status)
+            try await queue.complete(job)
+            return .sent(sid: sid)
+        case .retryable(let reason, let hint):
+            try await budget.release(tenantID: claimed.tenantID, cents: claimed.estimatedCents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
+            if claimed.attempts + 1 >= claimed.maxAttempts {
+                try await postgres.query(
+                    """
+                    UPDATE send_jobs SET status = 'failed', failure_reason = $2, reserved_cents = 0, dead_at = now(), updated_at = now()
+                    WHERE id = $1::uuid
+                    """, job.jobID, "gave up after \(claimed.attempts + 1) attempts: \(reason)")
+                try await queue.bury(job)
+                return .dead
+            }
+            let until = now.addingTimeInterval(backoff(attempt: claimed.attempts + 1, hint: hint))
+            try await postgres.query(
+                """
+                UPDATE send_jobs SET status = 'queued', next_attempt_at = $2, failure_reason = $3, reserved_cents = 0, updated_at = now()
+                WHERE id = $1::uuid
+                """, job.jobID, until, reason)
+            try await queue.delay(job, until: until)
+            return .retrying(until: until)
+        case .rejected(let code, let message):
+            try await budget.release(tenantID: claimed.tenantID, cents: claimed.estimatedCents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
+            try await postgres.withTransaction { connection in
+                try connection.query(
+                    """
+                    UPDATE send_jobs SET status = 'failed', error_code = $2, failure_reason = $3, reserved_cents = 0, updated_at = now()
+                    WHERE id = $1::uuid
+                    """, job.jobID, code, "Twilio \(code): \(message)")
+                // 21610: the recipient replied STOP to this sender at Twilio; never try again.
+                if [21610, 21211, 21614].contains(code) {
+                    try connection.query(
+                        """
+                        INSERT INTO do_not_contact (tenant_id, phone_e164, reason, source) VALUES ($1::uuid, $2, $3, 'provider')
+                        ON CONFLICT (tenant_id, phone_e164) DO NOTHING
+                        """, claimed.tenantID, claimed.toPhone, "twilio_\(code)")
+                }
+            }
+            try await queue.complete(job)
+            return .failed(code: code)
+        case .ambiguous(let reason):
+            // Never re-sent blindly: the status callback or a lookup settles it.
+            try await postgres.query(
+                "UPDATE send_jobs SET status = 'unknown', failure_reason = $2, updated_at = now() WHERE id = $1::uuid", job.jobID, reason)
+            try await queue.complete(job)
+            return .unknown
+        }
+    }
+
+    /// Exponential backoff with full jitter, or Twilio's Retry-After when longer.
+    func backoff(attempt: Int, hint: Duration?) -> TimeInterval {
+        let base = Double(configuration.backoffBase.components.seconds)
+        let cap = Double(configuration.backoffCap.components.seconds)
+        let ceiling = min(cap, base * pow(2, Double(max(0, attempt - 1))))
+        let jittered = Double.random(in: ceiling / 2...ceiling)
+        return max(jittered, Double(hint?.components.seconds ?? 0))
+    }
+
+    /// Moves the job to `sending` if it is still pending, and reads everything the gates need.
+    func claim(_ job: QueuedJob) async throws -> Claimed? {
+        try await postgres.withTransaction { [configuration] connection in
+            let rows = try connection.query(
+                """
+                UPDATE send_jobs SET status = 'sending', claimed_at = now(), claimed_by = $2, updated_at = now()
+                WHERE id = $1::uuid AND status IN ('queued', 'deferred', 'parked')
+                RETURNING tenant_id::text, campaign_id::text, contact_id::text, to_phone, from_phone, body, segments,
+                          estimated_cost_cents, attempts, max_attempts
+                """, job.jobID, configuration.workerID)
+            guard let row = rows.first else { return nil }
+            let tenantID: String = try row.decode("tenant_id")
+            var claimed = Claimed(
+                tenantID: tenantID, toPhone: try row.decode("to_phone"), fromPhone: try row.decode("from_phone"),
+                body: try row.decode("body"), segments: try row.decode("segments"), estimatedCents: try row.decode("estimated_cost_cents"),
+                attempts: try row.decode("attempts"), maxAttempts: try row.decode("max_attempts"), snapshot: nil)
+            let context = try connection.query(
+                """
+                SELECT (SELECT paused_at IS NOT NULL FROM platform_settings LIMIT 1) AS global_paused,
+                       t.paused_at IS NOT NULL AS tenant_paused, t.consent_required, t.timezone AS tenant_zone,
+                       t.quiet_hours_start AS t_start, t.quiet_hours_end AS t_end,
+                       k.status = 'paused' AS campaign_paused, k.status = 'cancelled' AS campaign_cancelled,
+                       k.quiet_hours_start AS k_start, k.quiet_hours_end AS k_end,
+                       c.opted_out_at IS NOT NULL AS opted_out, c.consent_at IS NOT NULL AS has_consent, c.timezone AS contact_zone,
+                       c.id IS NOT NULL AS contact_exists,
+                       EXISTS (SELECT 1 FROM do_not_contact d WHERE d.tenant_id = t.id AND d.phone_e164 = $4) AS dnc
+                FROM tenants t
+                JOIN campaigns k ON k.tenant_id = t.id AND k.id = $2::uuid
+                LEFT JOIN contacts c ON c.tenant_id = t.id AND c.id = $3::uuid
+                WHERE t.id = $1::uuid
+                """, tenantID, try row.decode("campaign_id", as: String.self), try row.decode("contact_id", as: String.self),
+                claimed.toPhone)
+            guard let c = context.first else { return claimed }
+            if !(try c.decode("contact_exists", as: Bool.self)) {
+                claimed.cancelReason = "contact deleted"
+                return claimed
+            }
+            if try c.decode("campaign_cancelled", as: Bool.self) {
+                claimed.cancelReason = "campaign cancelled"
+                return claimed
+            }
+            let window: QuietHours
+            if let start = try c.decodeIfPresent("k_start", as: Int.self), let end = try c.decodeIfPresent("k_end", as: Int.self) {
+                window = QuietHours(start: start, end: end)
+            } else {
+                window = QuietHours(start: try c.decode("t_start"), end: try c.decode("t_end"))
+            }
+            claimed.snapshot = GateSnapshot(
+                globalPaused: try c.decodeIfPresent("global_paused") ?? false, tenantPaused: try c.decode("tenant_paused"),
+                campaignPaused: try c.decode("campaign_paused"), onDoNotContact: try c.decode("dnc"), optedOut: try c.decode("opted_out"),
+                consentRequired: try c.decode("consent_required"), hasConsent: try c.decode("has_consent"), recipient: claimed.toPhone,
+                contactTimeZone: try c.decodeIfPresent("contact_zone"), tenantTimeZone: try c.decode("tenant_zone"), quietHours: window)
+            return claimed
+        }
+    }
+
+    private func finish(_ job: QueuedJob, status: String, gate: Gate?, reason: String) async throws {
+        try await postgres.query(
+            """
+            UPDATE send_jobs SET status = $2, last_gate = $3, last_gate_at = now(), failure_reason = $4, updated_at = now()
+            WHERE id = $1::uuid
+            """, job.jobID, status, gate?.rawValue, reason)
+        try await queue.complete(job)
+    }
+
+    private func postpone(_ job: QueuedJob, status: String, gate: Gate, until: Date) async throws {
+        try await postgres.query(
+            """
+            UPDATE send_jobs SET status = $2, last_gate = $3, last_gate_at = now(), next_attempt_at = $4, updated_at = now()
+            WHERE id = $1::uuid
+            """, job.jobID, status, gate.rawValue, until)
+        try await queue.delay(job, until: until)
+    }
+
+    /// The runbook's per-tenant counter: `rate:tenant:{id}:{epoch minute}`.
+    private func countRate(tenantID: String, now: Date) async throws {
+        let key = "rate:tenant:\(tenantID):\(Int(now.timeIntervalSince1970) / 60)"
+        _ = try await redis.pipeline([RedisCommand("INCR", key), RedisCommand("EXPIRE", key, 180)])
+    }
+}
