@@ -67,8 +67,9 @@ func rejections(_ detail: [String: Any]) -> [(row: Int, kind: String, reason: St
 
 @Suite("CSV imports")
 struct ImportTests {
-    /// Rows: 1 updates an existing contact, 2 is new, 3-5 and 9 are refused, 6
-    /// repeats row 2's phone (the later row wins), 7 is on do-not-contact, 8 is blank.
+    /// Rows: 1 updates an existing contact, 2 is new, 3-5, 9 and 11 are refused,
+    /// 6 repeats row 2's phone (the later row wins), 7 is on do-not-contact, 8
+    /// is blank, 10 is new despite its trailing empty fields.
     static let mixedCSV = """
         Phone, First Name ,Last Name,E-mail,Time Zone,Consent,Plan
         0412 000 010,Ann,Lee,ann@example.com,Australia/Sydney,yes,gold
@@ -80,6 +81,8 @@ struct ImportTests {
         0412000020,Eve,,,,,
         ,,,,,,
         call me,,,,,,
+        0412000014,Fay,,,,,,,,
+        0412000015,Gus,,,,,,,extra
 
         """
 
@@ -113,19 +116,20 @@ struct ImportTests {
             let detail = try await client.importDetail(id, tenant: tenant, key: key)
             #expect(detail["status"] as? String == "completed")
             #expect(detail["error"] is NSNull)
-            #expect(counts(detail) == ["imported": 2, "updated": 1, "rejected": 4, "flagged": 1, "duplicates": 1])
+            #expect(counts(detail) == ["imported": 3, "updated": 1, "rejected": 5, "flagged": 1, "duplicates": 1])
             let progress = detail["progress"] as? [String: Any]
-            #expect(progress?["processed_rows"] as? Int == 8)
-            #expect(progress?["total_rows"] as? Int == 8)
+            #expect(progress?["processed_rows"] as? Int == 10)
+            #expect(progress?["total_rows"] as? Int == 10)
             #expect(progress?["percent"] as? Int == 100)
             let refused = rejections(detail)
-            #expect(refused.map(\.row) == [3, 4, 5, 7, 9])
-            #expect(refused.map(\.kind) == ["rejected", "rejected", "rejected", "flagged", "rejected"])
+            #expect(refused.map(\.row) == [3, 4, 5, 7, 9, 11])
+            #expect(refused.map(\.kind) == ["rejected", "rejected", "rejected", "flagged", "rejected", "rejected"])
             #expect(refused[0].reason == "invalid phone: too short for AU")
             #expect(refused[1].reason == "invalid timezone \"Mars/Olympus\": use an IANA name such as Australia/Sydney")
             #expect(refused[2].reason == "invalid email address")
             #expect(refused[3].reason == "on the do-not-contact list: imported, but it will not be texted")
             #expect(refused[4].reason == "invalid phone: contains letters or symbols that are not part of a phone number")
+            #expect(refused[5].reason == "the row has 9 fields but the header has 7; quote fields that contain commas")
             #expect((detail["rejections"] as? [[String: Any]])?.first?["raw"] as? String == "0412 345,Bad,Phone,,,,")
         }
 
@@ -140,7 +144,7 @@ struct ImportTests {
         #expect(try ann.decodeIfPresent("first_name", as: String.self) == "Ann")
         #expect(try ann.decodeIfPresent("timezone", as: String.self) == "Australia/Sydney")
         #expect(try ann.decode("attributes", as: String.self) == #"{"Plan": "gold", "tier": "1"}"#)
-        #expect(try await api.count("SELECT count(*) FROM contacts WHERE tenant_id = $1::uuid", tenant.id) == 3)
+        #expect(try await api.count("SELECT count(*) FROM contacts WHERE tenant_id = $1::uuid", tenant.id) == 4)
         #expect(try await api.count("SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND action IN ('import.create', 'import.complete')", tenant.id) == 2)
         // The stored file is dropped once the import is done.
         #expect(try await api.count("SELECT count(*) FROM import_batches WHERE tenant_id = $1::uuid AND csv_data IS NULL", tenant.id) == 1)
@@ -290,7 +294,7 @@ struct ImportTests {
         await api.shutdown()
     }
 
-    @Test("the lists column creates missing lists and adds the memberships")
+    @Test("the lists column creates missing lists and adds the memberships, together with the upload's list_ids")
     func listsColumnCreatesListsAndMemberships() async throws {
         let api = try await APIHarness.make()
         let tenant = try await api.makeTenant()
@@ -305,7 +309,7 @@ struct ImportTests {
             0412000001,VIP
             """
         try await api.test { client in
-            let upload = try await client.uploadCSV(csv, tenant: tenant, key: key)
+            let upload = try await client.uploadCSV(csv, tenant: tenant, key: key, query: "?list_ids=\(newsletter.id)")
             let id = try #require(upload.object["id"] as? String)
             try await api.processImports(chunkRows: 2)
             let detail = try await client.importDetail(id, tenant: tenant, key: key)
@@ -318,7 +322,7 @@ struct ImportTests {
             WHERE l.tenant_id = $1::uuid GROUP BY l.name, l.id ORDER BY l.name
             """, tenant.id)
         let members = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.decode("name", as: String.self), try $0.decode("members", as: Int.self)) })
-        #expect(members == ["Newsletter": 2, "Staff": 1, "VIP": 1])
+        #expect(members == ["Newsletter": 3, "Staff": 1, "VIP": 1])
         #expect(try rows.first { try $0.decode("name", as: String.self) == "Newsletter" }?.decode("id", as: String.self) == newsletter.id)
         await api.shutdown()
     }
@@ -369,6 +373,36 @@ struct ImportTests {
         #expect(try await api.count("SELECT count(*) FROM contacts WHERE tenant_id = $1::uuid", tenant.id) == 5)
         let a = try #require(try await api.contact("+61412000001", in: tenant))
         #expect(try a.decodeIfPresent("first_name", as: String.self) == "A2")
+        await api.shutdown()
+    }
+
+    @Test("several processors running at once import each file exactly once")
+    func concurrentProcessors() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()
+        let key = try await api.makeKey(role: .member, in: tenant)
+        try await api.test { client in
+            for file in 0..<3 {
+                let rows = (0..<40).map { "04\(String(format: "%02d", file))\(String(format: "%06d", $0)),Name \($0)" }
+                let upload = try await client.uploadCSV("phone,first_name\n" + rows.joined(separator: "\n"), tenant: tenant, key: key)
+                #expect(upload.status == .accepted)
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<3 {
+                group.addTask { try await api.processor(chunkRows: 7, instance: "p\(n)").processAvailable() }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await api.count("SELECT count(*) FROM contacts WHERE tenant_id = $1::uuid", tenant.id) == 120)
+        let rows = try await api.services.postgres.query(
+            "SELECT status, processed_rows, imported_count FROM import_batches WHERE tenant_id = $1::uuid", tenant.id)
+        for row in rows {
+            #expect(try row.decode("status", as: String.self) == "completed")
+            #expect(try row.decode("processed_rows", as: Int.self) == 40)
+            #expect(try row.decode("imported_count", as: Int.self) == 40)
+        }
+        #expect(rows.count == 3)
         await api.shutdown()
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One chunk of an import, checked and encoded, ready to be written in one
 /// transaction together with the cursor that says where it ends.
 public struct PreparedImportChunk: Sendable {
@@ -7,6 +9,13 @@ public struct PreparedImportChunk: Sendable {
     var rejections: [UInt8] = []
     var stagedCount = 0
     var usesLists = false
+    /// Distinct names in the `lists` column, created before the chunk's transaction.
+    var listNames: [String] = []
+    /// Some staged rows repeat a phone an earlier chunk imported.
+    var hasDuplicates = false
+    /// Some of those phones are in the chunk just before this one, so the two
+    /// must not be committed at the same time.
+    public var dependsOnPrevious = false
     /// Non-blank rows read (accepted, merged into an earlier row of the chunk, or rejected).
     public var processedRows = 0
     public var rejectedRows = 0
@@ -39,6 +48,8 @@ struct ImportChunker {
     private(set) var offset: Int
     private var rows: ImportRowReader
     private var seen: Set<UInt64> = []
+    private var previousChunkPhones: Set<UInt64> = []
+    private var ids = TimeOrderedID()
 
     init(file: [UInt8], map: ImportColumnMap, importID: String, tenantID: String, chunkRows: Int) {
         self.file = file
@@ -130,7 +141,17 @@ struct ImportChunker {
         }
         chunk.rejections = rejections.bytes
         chunk.stagedCount = staged.count
-        chunk.usesLists = staged.contains { !$0.lists.isEmpty }
+        var listNames: Set<String> = []
+        for contact in staged {
+            listNames.formUnion(contact.lists)
+            if contact.duplicate {
+                chunk.hasDuplicates = true
+                if previousChunkPhones.contains(contact.phoneKey) { chunk.dependsOnPrevious = true }
+            }
+        }
+        chunk.listNames = listNames.sorted()
+        chunk.usesLists = !listNames.isEmpty
+        previousChunkPhones = Set(indexByPhone.keys)
         chunk.endRow = row
         chunk.endOffset = offset
         return chunk
@@ -147,13 +168,17 @@ struct ImportChunker {
         return String(view) + "…"
     }
 
-    /// Stage columns: row_number, phone, first_name, last_name, email, timezone,
-    /// consent, attributes (jsonb), lists ('|'-separated), duplicate.
-    private func encode(_ staged: [StagedContact], _ buffer: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    /// Stage columns: id (for a new contact), row_number, phone, first_name,
+    /// last_name, email, timezone, consent, attributes (jsonb), lists
+    /// ('|'-separated), duplicate.
+    private mutating func encode(_ staged: [StagedContact], _ buffer: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var out = CopyTextWriter()
-        out.bytes.reserveCapacity(staged.count * 96)
+        out.bytes.reserveCapacity(staged.count * 128)
         let names = map.attributes.map { Array($0.name.utf8) }
+        let now = Date()
         for contact in staged {
+            ids.append(to: &out.bytes, now: now)
+            out.tab()
             out.ascii(String(contact.rowNumber))
             out.tab()
             out.ascii(contact.phone)

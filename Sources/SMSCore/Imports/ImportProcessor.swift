@@ -18,17 +18,23 @@ public struct ImportProcessor: Service {
         public var chunkRows: Int
         /// How long a claim lasts without a committed chunk. Default 60 s.
         public var lease: Duration
-        /// How often an idle processor looks for work. Default 1 s.
+        /// How often an idle processor looks for work: one indexed query on the
+        /// unfinished imports, cheap enough to run often so an upload starts
+        /// within a fraction of a second. Default 0.25 s.
         public var pollInterval: Duration
         /// After an unexpected error (database down, …) the import waits this long before any processor retries it. Default 30 s.
         public var retryDelay: Duration
         /// This processor in `import_batches.locked_by`. Default "host:pid:random".
         public var instanceID: String
+        /// Commit two chunks at once on two connections when they share no
+        /// phone (needs a pool of two or more). Default true.
+        public var overlapCommits: Bool
 
         public init(
-            chunkRows: Int = 5_000, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(1),
-            retryDelay: Duration = .seconds(30), instanceID: String? = nil
+            chunkRows: Int = 5_000, lease: Duration = .seconds(60), pollInterval: Duration = .milliseconds(250),
+            retryDelay: Duration = .seconds(30), instanceID: String? = nil, overlapCommits: Bool = true
         ) {
+            self.overlapCommits = overlapCommits
             self.chunkRows = chunkRows
             self.lease = lease
             self.pollInterval = pollInterval
@@ -129,7 +135,14 @@ public struct ImportProcessor: Service {
 
     private func process(_ initial: ImportClaim, maxChunks: Int?) async throws -> Outcome {
         var claim = initial
+        let loadStarted = ContinuousClock.now
         let file = try await store.file(of: claim)
+        logger.debug(
+            "import file loaded",
+            metadata: [
+                "import_id": "\(claim.id)", "bytes": "\(file.count)",
+                "ms": "\(((ContinuousClock.now - loadStarted).intervalSeconds * 1000).rounded())",
+            ])
         if claim.columnMap == nil {
             let defaultCountry = claim.defaultCountry
             switch file.withUnsafeBufferPointer({ ImportFileCheck.inspect($0, defaultCountry: defaultCountry) }) {
@@ -146,6 +159,9 @@ public struct ImportProcessor: Service {
 
         var chunker = ImportChunker(
             file: file, map: map, importID: claim.id, tenantID: claim.tenantID, chunkRows: configuration.chunkRows)
+        logger.debug(
+            "import file checked",
+            metadata: ["import_id": "\(claim.id)", "ms": "\(((ContinuousClock.now - loadStarted).intervalSeconds * 1000).rounded())"])
         do {
             try chunker.skip(toRow: claim.cursorRow, offset: claim.cursorByteOffset)
         } catch let mismatch as ImportChunker.ResumeMismatch {
@@ -154,34 +170,83 @@ public struct ImportProcessor: Service {
             return .failed(message)
         }
 
-        // Reading and checking the next chunk overlaps with committing this one:
-        // the database and the parser each get a core.
+        // Reading and checking the next chunk overlaps with committing this one,
+        // and two chunks are committed at once on two connections when they
+        // share no phone (see ImportStore.commit(after:)): on two cores the
+        // parser and two database backends keep each other busy.
+        let overlap = configuration.overlapCommits && store.postgres.configuration.maxConnections >= 2
+        let lease = configuration.lease
         var expectedRow = claim.cursorRow
         var next = try chunker.next()
         var committed = 0
         var progress: ImportProgress?
-        while true {
-            let chunk = next
-            let chunkClaim = claim
-            let lease = configuration.lease
-            let from = expectedRow
-            let commitStarted = ContinuousClock.now
-            async let committing = store.commit(chunk, claim: chunkClaim, expectedRow: from, lease: lease)
-            let more = !chunk.isLast && (maxChunks.map { committed + 1 < $0 } ?? true) && !Task.isShuttingDownGracefully
-            if more { next = try chunker.next() }
-            let prepared = ContinuousClock.now
-            progress = try await committing
+        var inFlight: InFlightChunk?
+        let claimed = claim
+        let store = self.store
+
+        func finish(_ chunk: InFlightChunk) async throws -> ImportProgress {
+            let result = try await chunk.task.value
+            committed += 1
             logger.debug(
                 "import chunk committed",
                 metadata: [
-                    "import_id": "\(claim.id)", "row": "\(chunk.endRow)", "rows": "\(chunk.processedRows)",
-                    "commit_ms": "\(((ContinuousClock.now - commitStarted).intervalSeconds * 1000).rounded())",
-                    "next_chunk_ms": "\(((prepared - commitStarted).intervalSeconds * 1000).rounded())",
+                    "import_id": "\(claimed.id)", "row": "\(chunk.endRow)", "rows": "\(chunk.rows)",
+                    "ms": "\(((ContinuousClock.now - chunk.started).intervalSeconds * 1000).rounded())",
                 ])
-            committed += 1
+            return result
+        }
+
+        while true {
+            let chunk = next
+            if let previous = inFlight, !overlap || chunk.dependsOnPrevious {
+                progress = try await finish(previous)
+                inFlight = nil
+            }
+            let gate = ImportCommitGate()
+            let previousGate = inFlight?.gate
+            let from = expectedRow
+            let task = Task {
+                do {
+                    let result = try await store.commit(chunk, claim: claimed, expectedRow: from, lease: lease, after: previousGate)
+                    gate.resolve(committed: true)
+                    return result
+                } catch {
+                    gate.resolve(committed: false)
+                    throw error
+                }
+            }
             expectedRow = chunk.endRow
-            if chunk.isLast, let progress { return .completed(progress) }
-            if !more || Task.isShuttingDownGracefully { return .stopped(progress) }
+            if let previous = inFlight {
+                do {
+                    progress = try await finish(previous)
+                } catch {
+                    _ = try? await task.value  // rolls back: its predecessor failed
+                    throw error
+                }
+            }
+            let current = InFlightChunk(task: task, gate: gate, endRow: chunk.endRow, rows: chunk.processedRows, started: .now)
+            inFlight = current
+            let stop = chunk.isLast || (maxChunks.map { committed + 1 >= $0 } ?? false) || Task.isShuttingDownGracefully
+            if stop {
+                progress = try await finish(current)
+                if chunk.isLast, let progress { return .completed(progress) }
+                return .stopped(progress)
+            }
+            do {
+                next = try chunker.next()
+            } catch {
+                _ = try? await current.task.value
+                throw error
+            }
         }
     }
+}
+
+/// A chunk whose commit is running.
+private struct InFlightChunk {
+    let task: Task<ImportProgress, any Error>
+    let gate: ImportCommitGate
+    let endRow: Int
+    let rows: Int
+    let started: ContinuousClock.Instant
 }

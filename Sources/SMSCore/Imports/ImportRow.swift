@@ -70,7 +70,8 @@ struct ImportRowReader {
 
     mutating func read(_ fields: [CSVField], bounds: CSVRecordBounds, rowNumber: Int, reader: CSVReader) -> ImportRowOutcome {
         if ImportFileCheck.isBlank(fields, reader) { return .blank }
-        if fields.count > map.columnCount {
+        // Extra fields are refused unless they are empty (trailing commas that spreadsheets add).
+        if fields.count > map.columnCount, fields[map.columnCount...].contains(where: { !reader.trimmed($0).isEmpty }) {
             return .rejected("the row has \(fields.count) fields but the header has \(map.columnCount); quote fields that contain commas")
         }
         if let index = bounds.malformedField {

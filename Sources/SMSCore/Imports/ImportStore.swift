@@ -168,11 +168,46 @@ public struct ImportStore: Sendable {
             let rows = try await postgres.query(
                 "SELECT substring(csv_data FROM $3 FOR $4) AS part FROM import_batches WHERE tenant_id = $1::uuid AND id = $2::uuid",
                 claim.tenantID, claim.id, bytes.count + 1, slice)
-            guard let part = try rows.first?.decodeIfPresent("part", as: PostgresBytes.self) else { break }
-            bytes.append(contentsOf: part.bytes)
-            if part.bytes.count < slice { break }
+            guard let hex = try rows.first?.decodeIfPresent("part", as: String.self) else { break }
+            let before = bytes.count
+            guard Self.appendHexBytea(hex, to: &bytes) else {
+                throw PostgresError(code: .decodingFailed, column: "csv_data", serverMessage: "not bytea hex output")
+            }
+            if bytes.count - before < slice { break }
         }
         return bytes
+    }
+
+    /// Decodes bytea's hex output (`\x0a1b…`) onto `bytes`; false when it is not that.
+    /// A table-driven loop: a 50 MB file is 100 MB of hex, which a
+    /// per-character decoder takes a noticeable part of a second over.
+    static func appendHexBytea(_ hex: String, to bytes: inout [UInt8]) -> Bool {
+        var hex = hex
+        return hex.withUTF8 { text -> Bool in
+            guard text.count >= 2, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x"), text.count % 2 == 0 else { return false }
+            let pairs = (text.count - 2) / 2
+            let start = bytes.count
+            bytes.append(contentsOf: repeatElement(0, count: pairs))
+            return bytes.withUnsafeMutableBufferPointer { out -> Bool in
+                var valid: UInt8 = 0
+                for i in 0..<pairs {
+                    let high = hexNibbles[Int(text[2 + 2 * i])]
+                    let low = hexNibbles[Int(text[3 + 2 * i])]
+                    valid |= high | low
+                    out[start + i] = high << 4 | (low & 0x0F)
+                }
+                return valid & 0xF0 == 0  // 0xFF marks a character that is not a hex digit
+            }
+        }
+    }
+
+    private static let hexNibbles: [UInt8] = (0..<256).map { c in
+        switch c {
+        case 48...57: UInt8(c - 48)
+        case 65...70: UInt8(c - 55)
+        case 97...102: UInt8(c - 87)
+        default: 0xFF
+        }
     }
 
     /// Records the checked header (and where data starts) and the row count.
@@ -225,6 +260,7 @@ public struct ImportStore: Sendable {
 
     static let createStage = """
         CREATE TEMP TABLE IF NOT EXISTS smscrm_import_stage (
+            id         uuid NOT NULL,
             row_number integer NOT NULL,
             phone      text NOT NULL,
             first_name text,
@@ -238,149 +274,218 @@ public struct ImportStore: Sendable {
         ) ON COMMIT DELETE ROWS
         """
 
-    /// Upserts the staged rows by phone; a repeated phone's non-empty fields
-    /// win and its attributes merge. Counts only rows whose phone is new to
-    /// this import (`xmax = 0` marks a row the INSERT created).
-    static func upsertSQL(withLists: Bool) -> String {
-        let members =
-            withLists
-            ? """
-            , members AS (
-                INSERT INTO contact_list_members (tenant_id, list_id, contact_id)
-                SELECT $1::uuid, l.id, u.id
-                FROM upserted u
-                JOIN smscrm_import_stage s ON s.phone = u.phone_e164
+    /// Upserts staged rows by phone: a new phone inserts (with the id the
+    /// chunker made), an existing one gets the row's non-empty fields and its
+    /// attributes merged. `duplicates` picks the rows whose phone an earlier
+    /// chunk already imported: they are applied but not counted again.
+    static func upsertSQL(duplicates: Bool) -> String {
+        """
+        WITH u AS (
+            INSERT INTO contacts AS c (id, tenant_id, phone_e164, first_name, last_name, email, timezone, consent_at,
+                                       consent_source, attributes)
+            SELECT s.id, $1::uuid, s.phone, s.first_name, s.last_name, s.email, s.timezone,
+                   CASE WHEN s.consent THEN now() END, CASE WHEN s.consent THEN $2::text END,
+                   COALESCE(s.attributes, '{}'::jsonb)
+            FROM smscrm_import_stage s
+            WHERE \(duplicates ? "" : "NOT ")s.duplicate
+            ON CONFLICT (tenant_id, phone_e164) DO UPDATE SET
+                first_name = COALESCE(EXCLUDED.first_name, c.first_name),
+                last_name = COALESCE(EXCLUDED.last_name, c.last_name),
+                email = COALESCE(EXCLUDED.email, c.email),
+                timezone = COALESCE(EXCLUDED.timezone, c.timezone),
+                consent_at = COALESCE(EXCLUDED.consent_at, c.consent_at),
+                consent_source = CASE WHEN EXCLUDED.consent_at IS NULL THEN c.consent_source ELSE EXCLUDED.consent_source END,
+                attributes = c.attributes || EXCLUDED.attributes,
+                updated_at = now()
+            RETURNING (c.xmax = 0) AS inserted
+        )
+        SELECT count(*) FILTER (WHERE inserted) AS imported, count(*) FILTER (WHERE NOT inserted) AS updated FROM u
+        """
+    }
+
+    /// Memberships from the `lists` column (the lists exist already) and, with
+    /// `withListIDs`, in every list of the upload's `list_ids` ($2).
+    static func membersSQL(withListNames: Bool, withListIDs: Bool) -> String {
+        var parts: [String] = []
+        if withListNames {
+            parts.append(
+                """
+                SELECT $1::uuid, l.id, c.id
+                FROM smscrm_import_stage s
+                JOIN contacts c ON c.tenant_id = $1::uuid AND c.phone_e164 = s.phone
                 CROSS JOIN LATERAL unnest(string_to_array(s.lists, '|')) AS n(name)
                 JOIN contact_lists l ON l.tenant_id = $1::uuid AND l.name = n.name
-                UNION ALL
-                SELECT $1::uuid, l.id, u.id
-                FROM upserted u
-                JOIN contact_lists l ON l.tenant_id = $1::uuid AND l.id = ANY($3::uuid[])
-                ON CONFLICT DO NOTHING
-            )
-            """ : ""
-        return """
-            WITH upserted AS (
-                INSERT INTO contacts AS c (tenant_id, phone_e164, first_name, last_name, email, timezone, consent_at,
-                                           consent_source, attributes)
-                SELECT $1::uuid, s.phone, s.first_name, s.last_name, s.email, s.timezone,
-                       CASE WHEN s.consent THEN now() END, CASE WHEN s.consent THEN $2::text END,
-                       COALESCE(s.attributes, '{}'::jsonb)
+                WHERE s.lists IS NOT NULL
+                """)
+        }
+        if withListIDs {
+            parts.append(
+                """
+                SELECT $1::uuid, l.id, c.id
                 FROM smscrm_import_stage s
-                ON CONFLICT (tenant_id, phone_e164) DO UPDATE SET
-                    first_name = COALESCE(EXCLUDED.first_name, c.first_name),
-                    last_name = COALESCE(EXCLUDED.last_name, c.last_name),
-                    email = COALESCE(EXCLUDED.email, c.email),
-                    timezone = COALESCE(EXCLUDED.timezone, c.timezone),
-                    consent_at = COALESCE(EXCLUDED.consent_at, c.consent_at),
-                    consent_source = CASE WHEN EXCLUDED.consent_at IS NULL THEN c.consent_source ELSE EXCLUDED.consent_source END,
-                    attributes = c.attributes || EXCLUDED.attributes,
-                    updated_at = now()
-                RETURNING c.id, c.phone_e164, (c.xmax = 0) AS inserted
-            )\(members)
-            SELECT count(*) FILTER (WHERE u.inserted AND NOT s.duplicate) AS imported,
-                   count(*) FILTER (WHERE NOT u.inserted AND NOT s.duplicate) AS updated
-            FROM upserted u JOIN smscrm_import_stage s ON s.phone = u.phone_e164
-            """
+                JOIN contacts c ON c.tenant_id = $1::uuid AND c.phone_e164 = s.phone
+                JOIN contact_lists l ON l.tenant_id = $1::uuid AND l.id = ANY($2::uuid[])
+                """)
+        }
+        return "INSERT INTO contact_list_members (tenant_id, list_id, contact_id)\n" + parts.joined(separator: "\nUNION ALL\n")
+            + "\nON CONFLICT DO NOTHING"
     }
 
     /// Commits one chunk: its contacts, list memberships, rejections and
     /// flags, the counts and the cursor, all in one transaction, and only if
-    /// this processor still holds the lease and the cursor is where it left
-    /// it. A crash before COMMIT leaves nothing of the chunk; after it, the
-    /// cursor is past the chunk. Either way no row is lost or counted twice.
-    public func commit(_ chunk: PreparedImportChunk, claim: ImportClaim, expectedRow: Int, lease: Duration) async throws -> ImportProgress {
+    /// this processor still holds the lease and the cursor is where the
+    /// previous chunk left it. A crash before COMMIT leaves nothing of the
+    /// chunk; after it, the cursor is past the chunk. Either way no row is
+    /// lost or counted twice.
+    ///
+    /// With `after`, this chunk runs while the previous one is still being
+    /// committed on another connection (two cores, two backends): it does its
+    /// work, then waits for the previous chunk's outcome before it checks the
+    /// cursor, and rolls back if that chunk failed. Chunks that overlap share
+    /// no phone (the processor only overlaps those), their lists are created
+    /// beforehand in their own transaction, and the import row is locked
+    /// `FOR NO KEY UPDATE`, which does not conflict with the key-share locks
+    /// the other chunk's foreign keys take; so neither waits for the other
+    /// inside PostgreSQL.
+    public func commit(
+        _ chunk: PreparedImportChunk, claim: ImportClaim, expectedRow: Int, lease: Duration, after previous: ImportCommitGate? = nil
+    ) async throws -> ImportProgress {
         let consentSource = claim.options.consentSource ?? "import"
         let listIDs = claim.options.listIds
-        return try await postgres.withTransaction { connection in
-            // The row lock also keeps a claimer with an expired-lease view from
-            // taking the import until this chunk is committed.
-            let fence = try connection.query(
-                """
-                SELECT cursor_row FROM import_batches
-                WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3 AND status = 'processing'
-                FOR UPDATE
-                """, claim.tenantID, claim.id, claim.lockedBy)
-            guard let row = fence.first, try row.decode("cursor_row", as: Int.self) == expectedRow else { throw ImportLeaseLost() }
+        return try await postgres.withConnection { connection in
+            if !chunk.listNames.isEmpty {
+                // Its own short transaction: idempotent, and it keeps overlapping chunks from waiting on each other.
+                try connection.query(
+                    """
+                    INSERT INTO contact_lists (tenant_id, name) SELECT $1::uuid, name FROM unnest($2::text[]) AS name
+                    ON CONFLICT (tenant_id, name) DO NOTHING
+                    """, claim.tenantID, chunk.listNames)
+            }
+            return try connection.withTransaction { connection in
+                // Cheap early exit when another processor has taken the import over.
+                let holder = try connection.query(
+                    "SELECT 1 FROM import_batches WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3 AND status = 'processing'",
+                    claim.tenantID, claim.id, claim.lockedBy)
+                guard !holder.isEmpty else { throw ImportLeaseLost() }
+                // Safe without waiting for the WAL flush: a database crash can only
+                // lose whole recent transactions, each with its own cursor, so the
+                // import resumes exactly where the surviving cursor says.
+                try connection.query("SET LOCAL synchronous_commit = off", [])
 
-            var imported = 0
-            var updated = 0
-            var flagged = 0
-            if chunk.stagedCount > 0 {
-                try connection.query(Self.createStage, [])
-                try connection.copyFrom(
-                    """
-                    COPY smscrm_import_stage (row_number, phone, first_name, last_name, email, timezone, consent, attributes, lists,
-                                              duplicate) FROM STDIN
-                    """
-                ) { send in try send(chunk.stage) }
-                if chunk.usesLists {
-                    try connection.query(
+                var imported = 0
+                var updated = 0
+                var flagged = 0
+                if chunk.stagedCount > 0 {
+                    try connection.query(Self.createStage, [])
+                    try connection.copyFrom(
                         """
-                        INSERT INTO contact_lists (tenant_id, name)
-                        SELECT DISTINCT $1::uuid, n.name
-                        FROM smscrm_import_stage s CROSS JOIN LATERAL unnest(string_to_array(s.lists, '|')) AS n(name)
-                        WHERE s.lists IS NOT NULL
-                        ON CONFLICT (tenant_id, name) DO NOTHING
-                        """, claim.tenantID)
+                        COPY smscrm_import_stage (id, row_number, phone, first_name, last_name, email, timezone, consent, attributes,
+                                                  lists, duplicate) FROM STDIN
+                        """
+                    ) { send in try send(chunk.stage) }
+                    let counts = try connection.query(Self.upsertSQL(duplicates: false), claim.tenantID, consentSource)
+                    imported = try counts[0].decode("imported")
+                    updated = try counts[0].decode("updated")
+                    if chunk.hasDuplicates {
+                        try connection.query(Self.upsertSQL(duplicates: true), claim.tenantID, consentSource)
+                    }
+                    if chunk.usesLists || !listIDs.isEmpty {
+                        let sql = Self.membersSQL(withListNames: chunk.usesLists, withListIDs: !listIDs.isEmpty)
+                        // $2 appears only with list ids; an unused parameter's type could not be inferred.
+                        if listIDs.isEmpty { try connection.query(sql, claim.tenantID) } else { try connection.query(sql, claim.tenantID, listIDs) }
+                    }
+                    flagged = try connection.query(
+                        """
+                        INSERT INTO import_rejections (import_id, tenant_id, row_number, kind, reason)
+                        SELECT $2::uuid, $1::uuid, s.row_number, 'flagged', 'on the do-not-contact list: imported, but it will not be texted'
+                        FROM smscrm_import_stage s
+                        WHERE NOT s.duplicate
+                          AND EXISTS (SELECT 1 FROM do_not_contact d WHERE d.tenant_id = $1::uuid AND d.phone_e164 = s.phone)
+                        """, claim.tenantID, claim.id
+                    ).affectedRows
                 }
-                let withLists = chunk.usesLists || !listIDs.isEmpty
-                // $3 only appears in the membership part; an unused parameter's type could not be inferred.
-                let binds: [any PostgresEncodable] = withLists ? [claim.tenantID, consentSource, listIDs] : [claim.tenantID, consentSource]
-                let counts = try connection.query(Self.upsertSQL(withLists: withLists), binds.map(\.postgresBind))
-                imported = try counts[0].decode("imported")
-                updated = try counts[0].decode("updated")
-                flagged = try connection.query(
+                if chunk.rejectedRows > 0 {
+                    try connection.copyFrom("COPY import_rejections (import_id, tenant_id, row_number, kind, reason, raw) FROM STDIN") { send in
+                        try send(chunk.rejections)
+                    }
+                }
+
+                if let previous, !previous.waitForOutcome(timeout: lease) { throw ImportCommitGate.PreviousChunkFailed() }
+                let fence = try connection.query(
                     """
-                    INSERT INTO import_rejections (import_id, tenant_id, row_number, kind, reason)
-                    SELECT $2::uuid, $1::uuid, s.row_number, 'flagged', 'on the do-not-contact list: imported, but it will not be texted'
-                    FROM smscrm_import_stage s
-                    WHERE NOT s.duplicate
-                      AND EXISTS (SELECT 1 FROM do_not_contact d WHERE d.tenant_id = $1::uuid AND d.phone_e164 = s.phone)
-                    """, claim.tenantID, claim.id
-                ).affectedRows
-            }
-            if chunk.rejectedRows > 0 {
-                try connection.copyFrom("COPY import_rejections (import_id, tenant_id, row_number, kind, reason, raw) FROM STDIN") { send in
-                    try send(chunk.rejections)
+                    SELECT cursor_row FROM import_batches
+                    WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3 AND status = 'processing'
+                    FOR NO KEY UPDATE
+                    """, claim.tenantID, claim.id, claim.lockedBy)
+                guard let row = fence.first, try row.decode("cursor_row", as: Int.self) == expectedRow else { throw ImportLeaseLost() }
+                let rows = try connection.query(
+                    """
+                    UPDATE import_batches SET
+                        processed_rows = processed_rows + $4, imported_count = imported_count + $5,
+                        updated_count = updated_count + $6, rejected_count = rejected_count + $7,
+                        flagged_count = flagged_count + $8, cursor_row = $9, cursor_byte_offset = $10,
+                        status = CASE WHEN $11 THEN 'completed' ELSE status END,
+                        completed_at = CASE WHEN $11 THEN now() ELSE completed_at END,
+                        locked_by = CASE WHEN $11 THEN NULL ELSE locked_by END,
+                        lease_expires_at = CASE WHEN $11 THEN NULL ELSE now() + make_interval(secs => $12) END,
+                        csv_data = CASE WHEN $11 THEN NULL ELSE csv_data END,
+                        updated_at = now()
+                    WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3
+                    RETURNING processed_rows, imported_count, updated_count, rejected_count, flagged_count
+                    """,
+                    claim.tenantID, claim.id, claim.lockedBy, chunk.processedRows, imported, updated, chunk.rejectedRows, flagged,
+                    chunk.endRow, chunk.endOffset, chunk.isLast, lease.intervalSeconds)
+                guard let after = rows.first else { throw ImportLeaseLost() }
+                let progress = ImportProgress(
+                    processedRows: try after.decode("processed_rows"), imported: try after.decode("imported_count"),
+                    updated: try after.decode("updated_count"), rejected: try after.decode("rejected_count"),
+                    flagged: try after.decode("flagged_count"), completed: chunk.isLast)
+                if chunk.isLast {
+                    try AuditLog.record(
+                        AuditEntry(
+                            tenantID: claim.tenantID, actor: ImportProcessor.actor, action: "import.complete", targetType: "import",
+                            targetID: claim.id,
+                            details: [
+                                "processed": String(progress.processedRows), "imported": String(progress.imported),
+                                "updated": String(progress.updated), "rejected": String(progress.rejected),
+                                "flagged": String(progress.flagged),
+                            ]),
+                        on: connection)
                 }
+                return progress
             }
-            let rows = try connection.query(
-                """
-                UPDATE import_batches SET
-                    processed_rows = processed_rows + $4, imported_count = imported_count + $5,
-                    updated_count = updated_count + $6, rejected_count = rejected_count + $7,
-                    flagged_count = flagged_count + $8, cursor_row = $9, cursor_byte_offset = $10,
-                    status = CASE WHEN $11 THEN 'completed' ELSE status END,
-                    completed_at = CASE WHEN $11 THEN now() ELSE completed_at END,
-                    locked_by = CASE WHEN $11 THEN NULL ELSE locked_by END,
-                    lease_expires_at = CASE WHEN $11 THEN NULL ELSE now() + make_interval(secs => $12) END,
-                    csv_data = CASE WHEN $11 THEN NULL ELSE csv_data END,
-                    updated_at = now()
-                WHERE tenant_id = $1::uuid AND id = $2::uuid AND locked_by = $3
-                RETURNING processed_rows, imported_count, updated_count, rejected_count, flagged_count, status
-                """,
-                claim.tenantID, claim.id, claim.lockedBy, chunk.processedRows, imported, updated, chunk.rejectedRows, flagged,
-                chunk.endRow, chunk.endOffset, chunk.isLast, lease.intervalSeconds)
-            guard let after = rows.first else { throw ImportLeaseLost() }
-            let progress = ImportProgress(
-                processedRows: try after.decode("processed_rows"), imported: try after.decode("imported_count"),
-                updated: try after.decode("updated_count"), rejected: try after.decode("rejected_count"),
-                flagged: try after.decode("flagged_count"), completed: chunk.isLast)
-            if chunk.isLast {
-                try AuditLog.record(
-                    AuditEntry(
-                        tenantID: claim.tenantID, actor: ImportProcessor.actor, action: "import.complete", targetType: "import",
-                        targetID: claim.id,
-                        details: [
-                            "processed": String(progress.processedRows), "imported": String(progress.imported),
-                            "updated": String(progress.updated), "rejected": String(progress.rejected),
-                            "flagged": String(progress.flagged),
-                        ]),
-                    on: connection)
-            }
-            return progress
         }
+    }
+}
+
+/// The outcome of one chunk's commit, for the chunk that overlaps it: set
+/// once, after COMMIT returned (true) or the transaction failed (false).
+/// The waiting side blocks a database pool thread, never a Swift
+/// concurrency thread.
+public final class ImportCommitGate: @unchecked Sendable {
+    struct PreviousChunkFailed: Error {}
+
+    private let condition = NSCondition()
+    private var outcome: Bool?  // guarded by `condition`
+
+    public init() {}
+
+    public func resolve(committed: Bool) {
+        condition.lock()
+        if outcome == nil { outcome = committed }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Blocks until resolved; false when the chunk failed or `timeout` passed.
+    func waitForOutcome(timeout: Duration) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout.intervalSeconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while outcome == nil {
+            if !condition.wait(until: deadline) { return outcome ?? false }
+        }
+        return outcome ?? false
     }
 }
 
