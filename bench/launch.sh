@@ -5,8 +5,8 @@
 # prints how long POST …/launch took and how many jobs it created. The contacts, list, number
 # and campaign are made with SQL and the smscrm CLI in a fresh tenant; everything stays in the
 # dev database afterwards (scripts/dev.sh stop && rm -rf .data to start over).
-# For release figures, start the stack from a release build first:
-#   swift build -c release && SMSCRM_BUILD=release scripts/dev.sh   (or run dev.sh as usual for debug)
+# For a release figure, run the API from a release build in place of dev.sh's debug one, as
+# bench/import.sh's header shows (swift build -c release --product smscrm-api, then restart the API).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N=${1:-1000000}
