@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "SMSWorker",
             dependencies: [
-                "SMSCore",
+                "SMSCore", "Curl",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -146,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SMSCore", "TestSupport", "Curl"]
+            dependencies: ["SMSCore", "TestSupport", "Curl", "TwilioSandbox", "Redis", "Postgres"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -76,16 +76,17 @@ public final class RedisConnection: PooledConnection {
         return replies
     }
 
-    /// Runs a Lua script by its SHA1, loading it first if the server does not
-    /// know it (first use, `SCRIPT FLUSH`, a restart or a failover).
+    /// Runs a Lua script by its SHA1, sending the source (which loads it) when
+    /// the server does not know it (first use, `SCRIPT FLUSH`, a restart or a failover).
     @discardableResult
     public func run(_ script: RedisScript, keys: [any RedisArgument] = [], arguments: [any RedisArgument] = []) throws -> RedisValue {
         let tail: [any RedisArgument] = [keys.count] + keys + arguments
         do {
             return try command(RedisCommand("EVALSHA", [script.sha1] + tail))
         } catch let error as RedisError where error.serverErrorPrefix == "NOSCRIPT" {
-            try command(RedisCommand("SCRIPT", "LOAD", script.source))
-            return try command(RedisCommand("EVALSHA", [script.sha1] + tail))
+            // EVAL runs the source and caches it in one step: a SCRIPT LOAD then
+            // EVALSHA could lose the script again to a flush in between.
+            return try command(RedisCommand("EVAL", [script.source] + tail))
         }
     }
 

@@ -1,22 +1,38 @@
+import Curl
 import Foundation
 import Hummingbird
 import Logging
 import SMSCore
 import ServiceLifecycle
 
-/// Builds the worker: its health server and the shared clients, run in one
-/// `ServiceGroup` so SIGTERM drains cleanly.
+/// Builds the worker: the shared clients, the send consumers, the queue's
+/// periodic duties and the health server, run in one `ServiceGroup` so SIGTERM
+/// drains cleanly (services stop in reverse order: consumers first, pools last).
 ///
-/// The send pipeline (consumers, periodic duties) is not built yet; until it
-/// is, the worker only serves `/health` on `WORKER_HEALTH_PORT`.
+/// Not built yet: settling `unknown` jobs by lookup, reconciling stuck
+/// `sending` rows, the lost-job sweep and scheduled launches.
 public func buildWorker(services: AppServices) -> ServiceGroup {
+    let configuration = services.configuration
     let health = buildHealthServer(services: services)
+    let queue = SendQueue(redis: services.redis)
+    let http = CurlHTTPClient(configuration: .init(maxConcurrentRequests: max(4, configuration.workerConcurrency)))
+    let twilio = TwilioClient(
+        configuration: .init(
+            accountSID: configuration.twilioAccountSID, authToken: configuration.twilioAuthToken, apiBase: configuration.twilioAPIBase),
+        http: http)
+    let processor = SendProcessor(
+        configuration: .init(workerID: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)", publicBaseURL: configuration.publicBaseURL),
+        postgres: services.postgres, redis: services.redis, queue: queue, twilio: twilio, logger: services.logger)
     return ServiceGroup(
         configuration: .init(
             services: [
                 .init(service: services.postgres),
                 .init(service: services.redis),
                 .init(service: health),
+                .init(service: QueueDuties(queue: queue, interval: .seconds(1), logger: services.logger)),
+                .init(
+                    service: SendConsumers(
+                        processor: processor, queue: queue, concurrency: configuration.workerConcurrency, logger: services.logger)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: services.logger))

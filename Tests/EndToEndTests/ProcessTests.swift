@@ -146,9 +146,12 @@ struct ProcessTests {
     func workerHealthAndShutdown() async throws {
         let url = try await TestDatabases.createMigrated()
         let healthPort = TestEnvironment.freePort()
+        // A Redis database of its own: the worker's consumers must not pop other tests' queued jobs.
+        var redis = try #require(URLComponents(string: try TestEnvironment.redisURL()))
+        redis.path = "/8"
         let worker = try RunningProcess(
             try TestEnvironment.binary("smscrm-worker"),
-            environment: processEnvironment(databaseURL: url, redisURL: try TestEnvironment.redisURL(), port: 1, healthPort: healthPort))
+            environment: processEnvironment(databaseURL: url, redisURL: redis.string!, port: 1, healthPort: healthPort))
         let client = CurlHTTPClient()
         defer { Task { await client.shutdown() } }
 
