@@ -18,40 +18,22 @@ extension String: PostgresDecodable {
     public init(postgresText: String) { self = postgresText }
 }
 
-extension Int: PostgresDecodable {
+/// A value whose PostgreSQL text output is what its own `init?(_:)` parses:
+/// integers and floating point.
+public protocol PostgresTextParsable: PostgresDecodable, LosslessStringConvertible {}
+
+extension PostgresTextParsable {
     public init(postgresText: String) throws {
-        guard let v = Int(postgresText) else { throw PostgresDecodingFailure("Int") }
-        self = v
+        guard let value = Self(postgresText) else { throw PostgresDecodingFailure("\(Self.self)") }
+        self = value
     }
 }
 
-extension Int64: PostgresDecodable {
-    public init(postgresText: String) throws {
-        guard let v = Int64(postgresText) else { throw PostgresDecodingFailure("Int64") }
-        self = v
-    }
-}
-
-extension Int32: PostgresDecodable {
-    public init(postgresText: String) throws {
-        guard let v = Int32(postgresText) else { throw PostgresDecodingFailure("Int32") }
-        self = v
-    }
-}
-
-extension Int16: PostgresDecodable {
-    public init(postgresText: String) throws {
-        guard let v = Int16(postgresText) else { throw PostgresDecodingFailure("Int16") }
-        self = v
-    }
-}
-
-extension Double: PostgresDecodable {
-    public init(postgresText: String) throws {
-        guard let v = Double(postgresText) else { throw PostgresDecodingFailure("Double") }
-        self = v
-    }
-}
+extension Int: PostgresTextParsable {}
+extension Int64: PostgresTextParsable {}
+extension Int32: PostgresTextParsable {}
+extension Int16: PostgresTextParsable {}
+extension Double: PostgresTextParsable {}
 
 extension Decimal: PostgresDecodable {
     public init(postgresText: String) throws {

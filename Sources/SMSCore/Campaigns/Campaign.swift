@@ -151,9 +151,7 @@ public struct CampaignStore: Sendable {
             ORDER BY c.created_at DESC, c.id DESC
             LIMIT $5
             """, tenantID, status?.rawValue, cursor?.createdAt, cursor?.id, limit + 1)
-        let campaigns = try rows.prefix(limit).map(Campaign.init)
-        let next = rows.count > limit ? campaigns.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return Page(items: campaigns, nextCursor: next)
+        return try Page(rows: rows, limit: limit, decode: Campaign.init)
     }
 
     /// Changes an editable (draft or scheduled) campaign; nil when there is none.
@@ -285,3 +283,5 @@ public struct CampaignStore: Sendable {
         }
     }
 }
+
+extension Campaign: KeysetPaged {}

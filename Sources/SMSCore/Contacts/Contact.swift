@@ -201,9 +201,7 @@ public struct ContactStore: Sendable {
             LIMIT $9
             """,
             tenantID, pattern, digits, query.listID, query.optedOut, query.hasConsent, cursor?.createdAt, cursor?.id, limit + 1)
-        let contacts = try rows.prefix(limit).map(Contact.init)
-        let next = rows.count > limit ? contacts.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return Page(items: contacts, nextCursor: next)
+        return try Page(rows: rows, limit: limit, decode: Contact.init)
     }
 }
 
@@ -211,3 +209,5 @@ public struct ContactStore: Sendable {
 func likeEscaped(_ text: String) -> String {
     text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
 }
+
+extension Contact: KeysetPaged {}

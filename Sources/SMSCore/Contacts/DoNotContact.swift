@@ -110,8 +110,8 @@ public struct DoNotContactStore: Sendable {
             ORDER BY created_at, id
             LIMIT $5
             """, tenantID, digits, cursor?.createdAt, cursor?.id, limit + 1)
-        let entries = try rows.prefix(limit).map(DoNotContactEntry.init)
-        let next = rows.count > limit ? entries.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return Page(items: entries, nextCursor: next)
+        return try Page(rows: rows, limit: limit, decode: DoNotContactEntry.init)
     }
 }
+
+extension DoNotContactEntry: KeysetPaged {}

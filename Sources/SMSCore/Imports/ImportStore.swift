@@ -92,9 +92,7 @@ public struct ImportStore: Sendable {
             ORDER BY created_at DESC, id DESC
             LIMIT $4
             """, tenantID, cursor?.createdAt, cursor?.id, limit + 1)
-        let batches = try rows.prefix(limit).map(ImportBatch.init)
-        let next = rows.count > limit ? batches.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return Page(items: batches, nextCursor: next)
+        return try Page(rows: rows, limit: limit, decode: ImportBatch.init)
     }
 
     /// Rejected and flagged rows in row order, after `afterRow`. The next
@@ -496,3 +494,5 @@ extension Duration {
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }
+
+extension ImportBatch: KeysetPaged {}

@@ -151,9 +151,7 @@ public struct ContactListStore: Sendable {
             ORDER BY l.created_at, l.id
             LIMIT $4
             """, tenantID, cursor?.createdAt, cursor?.id, limit + 1)
-        let lists = try rows.prefix(limit).map(ContactList.init)
-        let next = rows.count > limit ? lists.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return Page(items: lists, nextCursor: next)
+        return try Page(rows: rows, limit: limit, decode: ContactList.init)
     }
 
     /// Adds the tenant's contacts among `contactIDs` to the list in one
@@ -234,3 +232,5 @@ public struct ContactListStore: Sendable {
         return (ordered, uuids)
     }
 }
+
+extension ContactList: KeysetPaged {}

@@ -217,8 +217,8 @@ public struct SendingNumberStore: Sendable {
             ORDER BY n.created_at, n.id
             LIMIT $5
             """, tenantID, active, cursor?.createdAt, cursor?.id, limit + 1)
-        let numbers = try rows.prefix(limit).map(SendingNumber.init)
-        let next = rows.count > limit ? numbers.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
-        return Page(items: numbers, nextCursor: next)
+        return try Page(rows: rows, limit: limit, decode: SendingNumber.init)
     }
 }
+
+extension SendingNumber: KeysetPaged {}

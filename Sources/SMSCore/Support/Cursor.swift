@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// An opaque pagination cursor: the sort key of the last row a page returned.
 ///
@@ -44,5 +45,21 @@ public struct Page<Item: Sendable>: Sendable {
     public init(items: [Item], nextCursor: String?) {
         self.items = items
         self.nextCursor = nextCursor
+    }
+}
+
+/// A row listed in (`created_at`, `id`) order, so its page cursor derives from it.
+public protocol KeysetPaged: Sendable {
+    var createdAt: Date { get }
+    var id: String { get }
+}
+
+extension Page where Item: KeysetPaged {
+    /// A page from a query that fetched `limit + 1` rows: the extra row only
+    /// says that another page exists, and the cursor comes from the last item kept.
+    init(rows: PostgresRows, limit: Int, decode: (PostgresRow) throws -> Item) rethrows {
+        let items = try rows.prefix(limit).map(decode)
+        let next = rows.count > limit ? items.last.map { PageCursor(createdAt: $0.createdAt, id: $0.id).token } : nil
+        self.init(items: items, nextCursor: next)
     }
 }
