@@ -32,7 +32,8 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         identity: identity, tenants: tenants, throttle: LoginThrottle(redis: services.redis),
         secureCookies: services.configuration.publicBaseURL.lowercased().hasPrefix("https://")
     ).addRoutes(to: router)
-    TenantController(tenants: tenants, killSwitch: KillSwitch(redis: services.redis)).addRoutes(to: router)
+    let sendControl = SendControl(services: services)
+    TenantController(tenants: tenants, sendControl: sendControl).addRoutes(to: router)
     APIKeyController(identity: identity).addRoutes(to: router)
     AuditController(postgres: services.postgres).addRoutes(to: router)
     MemberController(members: MemberStore(postgres: services.postgres)).addRoutes(to: router)
@@ -41,7 +42,7 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     ImportController(imports: ImportStore(postgres: services.postgres)).addRoutes(to: router)
     CampaignController(
         campaigns: CampaignStore(postgres: services.postgres), insights: CampaignInsights(postgres: services.postgres),
-        tenants: tenants, killSwitch: KillSwitch(redis: services.redis),
+        tenants: tenants, sendControl: sendControl,
         launcher: CampaignLauncher(postgres: services.postgres, queue: SendQueue(redis: services.redis))
     ).addRoutes(to: router)
     ListController(lists: ContactListStore(postgres: services.postgres), contacts: ContactStore(postgres: services.postgres))

@@ -8,7 +8,7 @@ struct CampaignController {
     let campaigns: CampaignStore
     let insights: CampaignInsights
     let tenants: TenantStore
-    let killSwitch: KillSwitch
+    let sendControl: SendControl
     let launcher: CampaignLauncher
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -116,7 +116,12 @@ struct CampaignController {
                 audit: context.audit(tenantID: tenantID, action: "campaign.\(transition.rawValue)", targetType: "campaign", targetID: id))
         }
         guard let (campaign, cancelled) = result else { throw APIError.notFound("campaign") }
-        try await killSwitch.setCampaign(id, paused: campaign.status == .paused)
+        try await sendControl.killSwitch.setCampaign(id, paused: campaign.status == .paused)
+        switch transition {
+        case .pause: try await sendControl.drain(tenantID: tenantID, campaignID: id)
+        case .resume: try await sendControl.wake(tenantID: tenantID, campaignID: id)
+        case .cancel: break
+        }
         return TransitionResult(campaign: campaign, cancelledJobs: cancelled)
     }
 

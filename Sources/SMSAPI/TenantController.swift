@@ -5,7 +5,7 @@ import SMSCore
 /// Tenants, their settings, and the tenant kill switch.
 struct TenantController {
     let tenants: TenantStore
-    let killSwitch: KillSwitch
+    let sendControl: SendControl
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("tenants") { _, context in try await list(context: context) }
@@ -43,6 +43,11 @@ struct TenantController {
         guard let tenant = try await tenants.update(id: access.tenantID, change: change, audit: audit) else {
             throw APIError.notFound("tenant")
         }
+        if patch.dailyBudgetCents != nil || patch.monthlyBudgetCents != nil {
+            // A raised (or removed) cap lets budget-deferred jobs go now, not at the next period;
+            // any still over the cap are simply deferred again.
+            try await sendControl.recovery.wakeBudgetDeferred(tenantID: access.tenantID)
+        }
         return tenant
     }
 
@@ -76,7 +81,12 @@ struct TenantController {
         guard let tenant = try await tenants.setPaused(id: access.tenantID, paused: paused, by: actor, reason: reason, audit: audit) else {
             throw APIError.notFound("tenant")
         }
-        try await killSwitch.setTenant(access.tenantID, paused: paused)
+        try await sendControl.killSwitch.setTenant(access.tenantID, paused: paused)
+        if paused {
+            try await sendControl.drain(tenantID: access.tenantID, campaignID: nil)
+        } else {
+            try await sendControl.wake(tenantID: access.tenantID, campaignID: nil)
+        }
         return KillSwitchState(
             tenantId: tenant.id, paused: tenant.isPaused, pausedAt: tenant.pausedAt, pausedBy: tenant.pausedBy,
             reason: tenant.pauseReason)

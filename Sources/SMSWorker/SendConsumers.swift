@@ -2,6 +2,15 @@ import Foundation
 import Logging
 import SMSCore
 import ServiceLifecycle
+import Synchronization
+
+/// What the worker's health report says about its own work.
+final class WorkerActivity: Sendable {
+    private let lastJob = Mutex<Date?>(nil)
+
+    func jobProcessed(at date: Date = Date()) { lastJob.withLock { $0 = date } }
+    var lastJobAt: Date? { lastJob.withLock { $0 } }
+}
 
 /// `WORKER_CONCURRENCY` consumers that pop jobs and run them through
 /// `SendProcessor`. On SIGTERM they stop popping and finish the job in hand.
@@ -9,6 +18,7 @@ struct SendConsumers: Service {
     let processor: SendProcessor
     let queue: SendQueue
     let concurrency: Int
+    let activity: WorkerActivity
     let logger: Logger
 
     func run() async throws {
@@ -26,6 +36,7 @@ struct SendConsumers: Service {
                 case .job(let job):
                     // The job in hand is finished even during shutdown: its row and lease must be settled.
                     let outcome = try await processor.process(job)
+                    activity.jobProcessed()
                     logger.debug("job processed", metadata: ["job_id": "\(job.jobID)", "outcome": "\(outcome)"])
                 case .wait(let milliseconds):
                     try await pause(milliseconds: min(milliseconds, 250))
@@ -49,23 +60,43 @@ struct SendConsumers: Service {
 }
 
 /// The periodic duties every worker runs; each is safe to run on many
-/// replicas at once (the queue scripts are atomic).
-struct QueueDuties: Service {
+/// replicas at once (the queue scripts are atomic, the database duties take
+/// their rows with SKIP LOCKED). A failing duty is logged and tried again on
+/// its next turn; it never stops the others.
+struct PipelineDuties: Service {
     let queue: SendQueue
-    let interval: Duration
+    let recovery: SendRecovery
+    let launcher: CampaignLauncher
     let logger: Logger
 
     func run() async throws {
+        var tick = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
+            // Every second: due delayed jobs back into their lists, dead consumers' leases back out.
+            await duty("queue") {
                 let promoted = try await queue.promoteDue()
                 let reaped = try await queue.reapExpiredLeases()
                 if reaped > 0 { logger.notice("reaped expired leases", metadata: ["jobs": "\(reaped)"]) }
                 if promoted > 0 { logger.debug("promoted due jobs", metadata: ["jobs": "\(promoted)"]) }
-            } catch {
-                logger.error("queue duty failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            if tick % 5 == 0 {
+                await duty("scheduled launches") { _ = try await launcher.launchDue(logger: logger) }
+                await duty("stuck sends") { _ = try await recovery.recoverStuck() }
+                await duty("unknown sends") { _ = try await recovery.settleUnknown() }
+            }
+            if tick % 30 == 15 {
+                await duty("lost jobs") { _ = try await recovery.sweepLost() }
+            }
+            tick += 1
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private func duty(_ name: String, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+        } catch {
+            logger.error("periodic duty failed", metadata: ["duty": "\(name)", "error": "\(error)"])
         }
     }
 }

@@ -5,52 +5,67 @@ import Logging
 import SMSCore
 import ServiceLifecycle
 
-/// Builds the worker: the shared clients, the send consumers, the queue's
-/// periodic duties and the health server, run in one `ServiceGroup` so SIGTERM
-/// drains cleanly (services stop in reverse order: consumers first, pools last).
-///
-/// Not built yet: settling `unknown` jobs by lookup, reconciling stuck
-/// `sending` rows, the lost-job sweep and scheduled launches.
+/// Builds the worker: the shared clients, the send consumers, the periodic
+/// duties and the health server, run in one `ServiceGroup` so SIGTERM drains
+/// cleanly: consumers stop popping and finish the job in hand (each send is
+/// bounded by the Twilio timeout, the whole drain by
+/// `WORKER_SHUTDOWN_TIMEOUT_SECONDS`), then the pools close.
 public func buildWorker(services: AppServices) -> ServiceGroup {
     let configuration = services.configuration
-    let health = buildHealthServer(services: services)
-    let queue = SendQueue(redis: services.redis)
+    var queue = SendQueue(redis: services.redis)
+    queue.lease = configuration.sendLease
     let http = CurlHTTPClient(configuration: .init(maxConcurrentRequests: max(4, configuration.workerConcurrency)))
     let twilio = TwilioClient(
         configuration: .init(
-            accountSID: configuration.twilioAccountSID, authToken: configuration.twilioAuthToken, apiBase: configuration.twilioAPIBase),
+            accountSID: configuration.twilioAccountSID, authToken: configuration.twilioAuthToken, apiBase: configuration.twilioAPIBase,
+            timeout: configuration.twilioTimeout),
         http: http)
+    let workerID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     let processor = SendProcessor(
-        configuration: .init(workerID: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)", publicBaseURL: configuration.publicBaseURL),
+        configuration: .init(workerID: workerID, publicBaseURL: configuration.publicBaseURL),
         postgres: services.postgres, redis: services.redis, queue: queue, twilio: twilio, logger: services.logger)
-    return ServiceGroup(
-        configuration: .init(
-            services: [
-                .init(service: services.postgres),
-                .init(service: services.redis),
-                .init(service: health),
-                .init(service: QueueDuties(queue: queue, interval: .seconds(1), logger: services.logger)),
-                .init(
-                    service: SendConsumers(
-                        processor: processor, queue: queue, concurrency: configuration.workerConcurrency, logger: services.logger)),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: services.logger))
+    let recovery = SendRecovery(
+        configuration: .init(workerID: workerID, reconcileAfter: configuration.reconcileAfter), postgres: services.postgres,
+        queue: queue, twilio: twilio, logger: services.logger)
+    let activity = WorkerActivity()
+    let health = buildHealthServer(services: services, queue: queue, activity: activity)
+    var groupConfiguration = ServiceGroupConfiguration(
+        services: [
+            .init(service: services.postgres),
+            .init(service: services.redis),
+            .init(service: health),
+            .init(
+                service: PipelineDuties(
+                    queue: queue, recovery: recovery, launcher: CampaignLauncher(postgres: services.postgres, queue: queue),
+                    logger: services.logger)),
+            .init(
+                service: SendConsumers(
+                    processor: processor, queue: queue, concurrency: configuration.workerConcurrency, activity: activity,
+                    logger: services.logger)),
+        ],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: services.logger)
+    groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+    return ServiceGroup(configuration: groupConfiguration)
 }
 
-/// `GET /health` on the worker: the process is up, and whether PostgreSQL and Redis answer.
-func buildHealthServer(services: AppServices) -> some ApplicationProtocol {
+/// `GET /health` on the worker: the process is up, whether PostgreSQL and
+/// Redis answer, the queue's depths and when this worker last finished a job.
+func buildHealthServer(services: AppServices, queue: SendQueue, activity: WorkerActivity) -> some ApplicationProtocol {
     let router = Router()
     let check = services.dependencyCheck
     let started = Date()
     router.get("health") { _, _ -> WorkerHealth in
         let report = await check.run()
+        let depth = try? await queue.depth()
         return WorkerHealth(
             status: "healthy",
             timestamp: Date().formatted(.iso8601),
             startedAt: started.formatted(.iso8601),
             postgres: report.postgres ?? "ok",
-            redis: report.redis ?? "ok")
+            redis: report.redis ?? "ok",
+            queue: depth.map { WorkerHealth.Depth(queued: $0.queued, active: $0.active, delayed: $0.delayed, dead: $0.dead) },
+            lastJobAt: activity.lastJobAt?.formatted(.iso8601))
     }
     return Application(
         router: router,
@@ -65,4 +80,15 @@ struct WorkerHealth: ResponseEncodable {
     let startedAt: String
     let postgres: String
     let redis: String
+    /// Nil when Redis does not answer.
+    let queue: Depth?
+    /// When this process last finished a job; nil before the first.
+    let lastJobAt: String?
+
+    struct Depth: Encodable {
+        let queued: Int
+        let active: Int
+        let delayed: Int
+        let dead: Int
+    }
 }

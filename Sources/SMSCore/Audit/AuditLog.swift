@@ -15,6 +15,8 @@ public struct AuditActor: Sendable, Equatable {
     }
 
     public static let cli = AuditActor(type: .cli, id: nil, label: "smscrm")
+    /// A worker's own action (a scheduled launch).
+    public static let system = AuditActor(type: .system, id: nil, label: "smscrm-worker")
 }
 
 /// One audited state change.

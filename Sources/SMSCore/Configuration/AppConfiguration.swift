@@ -42,6 +42,15 @@ public struct AppConfiguration: Sendable {
     public var redisPoolSize: Int
     /// `MIGRATIONS_DIR`: where `smscrm migrate` finds its files. Default ./migrations.
     public var migrationsDirectory: String
+    /// `TWILIO_TIMEOUT_SECONDS`: a send with no answer by then is `unknown`. Default 15.
+    public var twilioTimeout: Duration = .seconds(15)
+    /// `SEND_LEASE_SECONDS`: how long a consumer may hold a popped job before the reaper hands it out again. Default 60.
+    public var sendLease: Duration = .seconds(60)
+    /// `SEND_RECONCILE_AFTER_SECONDS`: how long a job may sit in `sending` or `unknown` before the worker
+    /// reconciles it (looks the message up at Twilio). Never less than the Twilio timeout plus 5 s. Default 120.
+    public var reconcileAfter: Duration = .seconds(120)
+    /// `WORKER_SHUTDOWN_TIMEOUT_SECONDS`: how long SIGTERM waits for in-flight sends. Default 30.
+    public var shutdownTimeout: Duration = .seconds(30)
 
     /// Reads and validates the environment for `role`.
     /// - Throws: ``ConfigurationError`` listing every missing or malformed variable.
@@ -82,20 +91,30 @@ public struct AppConfiguration: Sendable {
         let format = reader.optional("LOG_FORMAT", default: LogFormat.json) { LogFormat(rawValue: $0.lowercased()) }
         let databasePoolSize = reader.optional("DATABASE_POOL_SIZE", default: 10, parse: positiveInt(max: 1000))
         let migrations = reader.optional("MIGRATIONS_DIR", default: "./migrations") { $0.isEmpty ? nil : $0 }
+        let twilioTimeout = reader.optional("TWILIO_TIMEOUT_SECONDS", default: 15, parse: positiveInt(max: 120))
+        let lease = reader.optional("SEND_LEASE_SECONDS", default: 60, parse: positiveInt(max: 3_600))
+        let reconcileAfter = reader.optional("SEND_RECONCILE_AFTER_SECONDS", default: 120, parse: positiveInt(max: 86_400))
+        let shutdownTimeout = reader.optional("WORKER_SHUTDOWN_TIMEOUT_SECONDS", default: 30, parse: positiveInt(max: 3_600))
 
         guard reader.problems.isEmpty, let databaseURL, let port, let workerHealthPort, let publicBaseURL, let sid,
             let token, let apiBase, let concurrency, let level, let format, let databasePoolSize, let redisPoolSize,
-            let migrations
+            let migrations, let twilioTimeout, let lease, let reconcileAfter, let shutdownTimeout
         else {
             throw ConfigurationError(problems: reader.problems)
         }
         var redisConfiguration = redis ?? RedisConfiguration()
         redisConfiguration.maxConnections = redisPoolSize
-        return AppConfiguration(
+        var configuration = AppConfiguration(
             databaseURL: databaseURL, redis: redisConfiguration, port: port, workerHealthPort: workerHealthPort,
             publicBaseURL: publicBaseURL, twilioAccountSID: sid, twilioAuthToken: token, twilioAPIBase: apiBase,
             workerConcurrency: concurrency, logLevel: level, logFormat: format, databasePoolSize: databasePoolSize,
             redisPoolSize: redisPoolSize, migrationsDirectory: migrations)
+        configuration.twilioTimeout = .seconds(twilioTimeout)
+        configuration.sendLease = .seconds(lease)
+        // Reconciling a send still waiting for Twilio's answer could send it twice.
+        configuration.reconcileAfter = .seconds(max(reconcileAfter, twilioTimeout + 5))
+        configuration.shutdownTimeout = .seconds(shutdownTimeout)
+        return configuration
     }
 }
 

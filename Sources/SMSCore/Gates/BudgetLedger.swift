@@ -74,7 +74,13 @@ public struct BudgetLedger: Sendable {
     /// Gives back a reservation (Twilio refused the request) in the periods it
     /// was taken from; a period that has rolled over has nothing to give back.
     public func release(tenantID: String, cents: Decimal, dailyPeriod: String, monthlyPeriod: String) async throws {
-        try await postgres.query(
+        try await postgres.withConnection {
+            try Self.release($0, tenantID: tenantID, cents: cents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
+        }
+    }
+
+    static func release(_ connection: PostgresConnection, tenantID: String, cents: Decimal, dailyPeriod: String, monthlyPeriod: String) throws {
+        try connection.query(
             """
             UPDATE budgets SET
                 daily_spent_cents = CASE WHEN daily_period = $3::date THEN greatest(0, daily_spent_cents - $2::numeric) ELSE daily_spent_cents END,

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Postgres
 
 /// Why a launch was refused.
@@ -46,13 +47,16 @@ public struct CampaignLauncher: Sendable {
         var throughput: Double
     }
 
-    public func launch(tenantID: String, campaignID: String, audit: AuditEntry) async throws -> LaunchResult {
+    /// Launches now (the API's `POST …/launch`): draft, scheduled or running
+    /// campaigns; `scheduledDueBy` restricts it to a scheduled campaign whose
+    /// time has come (the worker's scheduled-launch duty).
+    public func launch(tenantID: String, campaignID: String, audit: AuditEntry, scheduledDueBy: Date? = nil) async throws -> LaunchResult {
         let chunkSize = self.chunkSize
         let prices = self.prices
         let created: [QueuedJob] = try await postgres.withTransaction { connection in
             let rows = try connection.query(
                 """
-                SELECT c.status, c.body_template, t.opt_out_footer,
+                SELECT c.status, c.body_template, t.opt_out_footer, c.scheduled_at,
                        EXISTS (SELECT 1 FROM campaign_lists l WHERE l.campaign_id = c.id) AS has_lists
                 FROM campaigns c JOIN tenants t ON t.id = c.tenant_id
                 WHERE c.tenant_id = $1::uuid AND c.id = $2::uuid FOR UPDATE OF c
@@ -60,6 +64,12 @@ public struct CampaignLauncher: Sendable {
             guard let campaign = rows.first else { throw LaunchError.notFound }
             let status = CampaignStatus(rawValue: try campaign.decode("status")) ?? .draft
             guard [.draft, .scheduled, .running].contains(status) else { throw LaunchError.wrongStatus(status) }
+            if let due = scheduledDueBy {
+                // Another worker may have launched it while this one waited for the row lock.
+                guard status == .scheduled, let at: Date = try campaign.decodeIfPresent("scheduled_at"), at <= due else {
+                    throw LaunchError.wrongStatus(status)
+                }
+            }
             guard try campaign.decode("has_lists", as: Bool.self) else { throw LaunchError.noLists }
             let template = try MessageTemplate(try campaign.decode("body_template"), allowedPlaceholders: MessageTemplate.standardPlaceholders)
             let footer: String? = try campaign.decodeIfPresent("opt_out_footer")
@@ -163,6 +173,43 @@ public struct CampaignLauncher: Sendable {
             }
         }
         return LaunchResult(jobsCreated: created.count, jobsQueued: pushed)
+    }
+}
+
+extension CampaignLauncher {
+    /// The scheduled-launch duty: launches every scheduled campaign whose
+    /// `scheduled_at` has come. Safe on many workers at once: the launch locks
+    /// the campaign row and re-checks that it is still scheduled and due, so
+    /// the second worker finds it running and does nothing.
+    /// - Returns: the campaigns launched, with their results.
+    public func launchDue(now: Date = Date(), logger: Logger) async throws -> [String: LaunchResult] {
+        let due = try await postgres.query(
+            """
+            SELECT tenant_id::text, id::text FROM campaigns WHERE status = 'scheduled' AND scheduled_at <= $1
+            ORDER BY scheduled_at LIMIT 20
+            """, now)
+        var launched: [String: LaunchResult] = [:]
+        for row in due {
+            let tenantID: String = try row.decode(at: 0)
+            let campaignID: String = try row.decode(at: 1)
+            do {
+                launched[campaignID] = try await launch(
+                    tenantID: tenantID, campaignID: campaignID,
+                    audit: AuditEntry(
+                        tenantID: tenantID, actor: .system, action: "campaign.launch", targetType: "campaign", targetID: campaignID,
+                        details: ["trigger": "schedule"]),
+                    scheduledDueBy: now)
+                logger.info("launched a scheduled campaign", metadata: ["tenant_id": "\(tenantID)", "campaign_id": "\(campaignID)"])
+            } catch LaunchError.wrongStatus {
+                continue  // launched, paused or cancelled meanwhile
+            } catch let error as LaunchError {
+                // Nothing to send yet (no lists or no active number): it stays scheduled
+                // and is tried again, so fixing the campaign is enough.
+                logger.warning(
+                    "a scheduled campaign cannot launch", metadata: ["campaign_id": "\(campaignID)", "reason": "\(error)"])
+            }
+        }
+        return launched
     }
 }
 

@@ -30,8 +30,6 @@ public struct SendProcessor: Sendable {
         public var workerID: String
         /// Where Twilio posts status callbacks (PUBLIC_BASE_URL).
         public var publicBaseURL: String
-        /// How long a parked (kill-switched) job waits before it is looked at again.
-        public var parkRecheck: Duration = .seconds(5)
         /// First retry delay; doubles per attempt, with jitter.
         public var backoffBase: Duration = .seconds(2)
         public var backoffCap: Duration = .seconds(300)
@@ -49,6 +47,7 @@ public struct SendProcessor: Sendable {
     let twilio: TwilioClient
     let budget: BudgetLedger
     let warmup: Warmup
+    let killSwitch: KillSwitch
     let logger: Logger
 
     public init(
@@ -62,11 +61,16 @@ public struct SendProcessor: Sendable {
         self.twilio = twilio
         self.budget = BudgetLedger(postgres: postgres)
         self.warmup = Warmup(postgres: postgres)
+        self.killSwitch = KillSwitch(redis: redis)
         self.logger = logger
     }
 
     struct Claimed: Sendable {
         var tenantID: String
+        var campaignID: String
+        /// `send_jobs.claimed_by` for this claim: every later write checks it, so a
+        /// consumer whose job was meanwhile reconciled away cannot send it.
+        var token: String
         var toPhone: String
         var fromPhone: String
         var body: String
@@ -85,69 +89,103 @@ public struct SendProcessor: Sendable {
             return .skipped
         }
         guard let snapshot = claimed.snapshot else {
-            try await finish(job, status: "cancelled", gate: nil, reason: claimed.cancelReason ?? "cancelled")
+            try await finish(job, claimed, status: "cancelled", gate: nil, reason: claimed.cancelReason ?? "cancelled")
             return .cancelled
         }
         switch ComplianceGates.evaluate(snapshot, now: now) {
         case .park:
-            let until = now.addingTimeInterval(Double(configuration.parkRecheck.components.seconds))
-            try await postpone(job, status: "parked", gate: .killSwitch, until: until)
+            try await park(job, claimed)
             return .parked
         case .block(let gate, let reason):
-            try await finish(job, status: "blocked", gate: gate, reason: reason)
+            try await finish(job, claimed, status: "blocked", gate: gate, reason: reason)
             return .blocked(gate)
         case .deferUntil(let gate, let until):
-            try await postpone(job, status: "deferred", gate: gate, until: until)
+            try await postpone(job, claimed, status: "deferred", gate: gate, until: until)
             return .deferred(gate, until: until)
         case .pass:
             break
         }
-        let reservation = try await budget.reserve(tenantID: claimed.tenantID, cents: claimed.estimatedCents, at: now)
+        // The kill switch once more, in Redis, atomically with registering the
+        // send as in flight: a pause that answered after this point waits for it,
+        // and one that answered before it parks the job here.
+        let flight = KillSwitch.Flight(tenantID: claimed.tenantID, campaignID: claimed.campaignID, jobID: job.jobID)
+        guard try await killSwitch.beginSend(flight, staleAfter: twilio.configuration.timeout + .seconds(10)) else {
+            try await park(job, claimed)
+            return .parked
+        }
+        do {
+            let outcome = try await send(job, claimed, snapshot: snapshot, now: now)
+            try await killSwitch.endSend(flight)
+            return outcome
+        } catch {
+            try? await killSwitch.endSend(flight)
+            throw error
+        }
+    }
+
+    /// Budget, warmup, the request to Twilio and its record.
+    private func send(_ job: QueuedJob, _ claimed: Claimed, snapshot: GateSnapshot, now: Date) async throws -> JobOutcome {
+        guard let reservation = try await reserve(job, claimed, now: now) else {
+            try await queue.complete(job)
+            return .skipped
+        }
         guard case .reserved(let dailyPeriod, let monthlyPeriod) = reservation else {
             if case .exceeded(_, let retryAt) = reservation {
-                try await postpone(job, status: "deferred", gate: .budget, until: retryAt)
+                try await postpone(job, claimed, status: "deferred", gate: .budget, until: retryAt)
                 return .deferred(.budget, until: retryAt)
             }
             return .skipped
         }
+        let release = {
+            try await budget.release(tenantID: claimed.tenantID, cents: claimed.estimatedCents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
+        }
         let warmupDecision = try await warmup.admit(tenantID: claimed.tenantID, numberID: job.numberID, segments: claimed.segments, at: now)
         if case .capReached(_, let retryAt) = warmupDecision {
-            try await budget.release(tenantID: claimed.tenantID, cents: claimed.estimatedCents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
-            try await postpone(job, status: "deferred", gate: .warmup, until: retryAt)
+            try await release()
+            try await postpone(job, claimed, status: "deferred", gate: .warmup, until: retryAt)
             return .deferred(.warmup, until: retryAt)
         }
         try await countRate(tenantID: claimed.tenantID, now: now)
 
         // The send itself. Everything before it is safe to repeat; from here on
         // the row says an attempt started, so a crash leaves it for reconciliation.
-        try await postgres.query(
+        let started = try await postgres.query(
             """
-            UPDATE send_jobs SET attempts = attempts + 1, last_attempt_at = now(), last_gate = 'passed', last_gate_at = now(),
-                reserved_cents = $2, reserved_daily_period = $3::date, reserved_monthly_period = $4::date, updated_at = now()
-            WHERE id = $1::uuid
-            """, job.jobID, claimed.estimatedCents, dailyPeriod, monthlyPeriod)
+            UPDATE send_jobs SET attempts = attempts + 1, last_attempt_at = clock_timestamp(), last_gate = 'passed',
+                last_gate_at = now(), updated_at = now()
+            WHERE id = $1::uuid AND status = 'sending' AND claimed_by = $2
+            RETURNING id
+            """, job.jobID, claimed.token)
+        guard !started.isEmpty else {
+            // Reconciled away while we held it: the reconciler released the
+            // reservation and queued the job again, so it is no longer ours.
+            try await queue.complete(job)
+            return .skipped
+        }
         let validity = Int(ComplianceGates.windowCloses(after: now, snapshot: snapshot).timeIntervalSince(now))
         let outcome = await twilio.send(
             OutboundMessage(
                 to: claimed.toPhone, from: claimed.fromPhone, body: claimed.body,
                 statusCallback: "\(configuration.publicBaseURL)/webhooks/twilio/status?job_id=\(job.jobID)",
                 validityPeriod: max(60, validity)))
+        // Each record below also accepts `unknown`: a slow answer may arrive after
+        // the reconciler marked the job, and what Twilio said is the better record.
         switch outcome {
         case .accepted(let sid, let status):
             try await postgres.query(
                 """
                 UPDATE send_jobs SET status = 'sent', provider_sid = $2, provider_status = $3, sent_at = now(), updated_at = now()
-                WHERE id = $1::uuid AND status = 'sending'
+                WHERE id = $1::uuid AND status IN ('sending', 'unknown') AND provider_sid IS NULL
                 """, job.jobID, sid, status)
             try await queue.complete(job)
             return .sent(sid: sid)
         case .retryable(let reason, let hint):
-            try await budget.release(tenantID: claimed.tenantID, cents: claimed.estimatedCents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
+            try await release()
             if claimed.attempts + 1 >= claimed.maxAttempts {
                 try await postgres.query(
                     """
                     UPDATE send_jobs SET status = 'failed', failure_reason = $2, reserved_cents = 0, dead_at = now(), updated_at = now()
-                    WHERE id = $1::uuid
+                    WHERE id = $1::uuid AND status IN ('sending', 'unknown')
                     """, job.jobID, "gave up after \(claimed.attempts + 1) attempts: \(reason)")
                 try await queue.bury(job)
                 return .dead
@@ -155,18 +193,19 @@ public struct SendProcessor: Sendable {
             let until = now.addingTimeInterval(backoff(attempt: claimed.attempts + 1, hint: hint))
             try await postgres.query(
                 """
-                UPDATE send_jobs SET status = 'queued', next_attempt_at = $2, failure_reason = $3, reserved_cents = 0, updated_at = now()
-                WHERE id = $1::uuid
+                UPDATE send_jobs SET status = 'queued', next_attempt_at = $2, failure_reason = $3, reserved_cents = 0,
+                    claimed_by = NULL, updated_at = now()
+                WHERE id = $1::uuid AND status IN ('sending', 'unknown')
                 """, job.jobID, until, reason)
             try await queue.delay(job, until: until)
             return .retrying(until: until)
         case .rejected(let code, let message):
-            try await budget.release(tenantID: claimed.tenantID, cents: claimed.estimatedCents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
+            try await release()
             try await postgres.withTransaction { connection in
                 try connection.query(
                     """
                     UPDATE send_jobs SET status = 'failed', error_code = $2, failure_reason = $3, reserved_cents = 0, updated_at = now()
-                    WHERE id = $1::uuid
+                    WHERE id = $1::uuid AND status IN ('sending', 'unknown')
                     """, job.jobID, code, "Twilio \(code): \(message)")
                 // 21610: the recipient replied STOP to this sender at Twilio; never try again.
                 if [21610, 21211, 21614].contains(code) {
@@ -180,13 +219,40 @@ public struct SendProcessor: Sendable {
             try await queue.complete(job)
             return .failed(code: code)
         case .ambiguous(let reason):
-            // Never re-sent blindly: the status callback or a lookup settles it.
+            // Never re-sent blindly: the status callback or a lookup settles it
+            // (SendReconciler.settleUnknown); the reservation stays until then.
             try await postgres.query(
-                "UPDATE send_jobs SET status = 'unknown', failure_reason = $2, updated_at = now() WHERE id = $1::uuid", job.jobID, reason)
+                "UPDATE send_jobs SET status = 'unknown', failure_reason = $2, updated_at = now() WHERE id = $1::uuid AND status = 'sending'",
+                job.jobID, reason)
             try await queue.complete(job)
             return .unknown
         }
     }
+
+    /// Reserves the estimated cost and records the reservation on the row in
+    /// one transaction, so a crash cannot leave money held that no row accounts
+    /// for. Nil when the claim was lost meanwhile (nothing is reserved then).
+    private func reserve(_ job: QueuedJob, _ claimed: Claimed, now: Date) async throws -> BudgetDecision? {
+        do {
+            return try await postgres.withTransaction { connection in
+                let decision = try BudgetLedger.reserve(connection, tenantID: claimed.tenantID, cents: claimed.estimatedCents, at: now)
+                guard case .reserved(let daily, let monthly) = decision else { return decision }
+                let recorded = try connection.query(
+                    """
+                    UPDATE send_jobs SET reserved_cents = $3, reserved_daily_period = $4::date, reserved_monthly_period = $5::date,
+                        updated_at = now()
+                    WHERE id = $1::uuid AND status = 'sending' AND claimed_by = $2
+                    RETURNING id
+                    """, job.jobID, claimed.token, claimed.estimatedCents, daily, monthly)
+                if recorded.isEmpty { throw ClaimLost() }
+                return decision
+            }
+        } catch is ClaimLost {
+            return nil
+        }
+    }
+
+    struct ClaimLost: Error {}
 
     /// Exponential backoff with full jitter, or Twilio's Retry-After when longer.
     func backoff(attempt: Int, hint: Duration?) -> TimeInterval {
@@ -199,18 +265,19 @@ public struct SendProcessor: Sendable {
 
     /// Moves the job to `sending` if it is still pending, and reads everything the gates need.
     func claim(_ job: QueuedJob) async throws -> Claimed? {
-        try await postgres.withTransaction { [configuration] connection in
+        let token = "\(configuration.workerID)/\(UUID().uuidString.prefix(8).lowercased())"
+        return try await postgres.withTransaction { connection in
             let rows = try connection.query(
                 """
                 UPDATE send_jobs SET status = 'sending', claimed_at = now(), claimed_by = $2, updated_at = now()
                 WHERE id = $1::uuid AND status IN ('queued', 'deferred', 'parked')
                 RETURNING tenant_id::text, campaign_id::text, contact_id::text, to_phone, from_phone, body, segments,
                           estimated_cost_cents, attempts, max_attempts
-                """, job.jobID, configuration.workerID)
+                """, job.jobID, token)
             guard let row = rows.first else { return nil }
             let tenantID: String = try row.decode("tenant_id")
             var claimed = Claimed(
-                tenantID: tenantID, toPhone: try row.decode("to_phone"), fromPhone: try row.decode("from_phone"),
+                tenantID: tenantID, campaignID: try row.decode("campaign_id"), token: token, toPhone: try row.decode("to_phone"), fromPhone: try row.decode("from_phone"),
                 body: try row.decode("body"), segments: try row.decode("segments"), estimatedCents: try row.decode("estimated_cost_cents"),
                 attempts: try row.decode("attempts"), maxAttempts: try row.decode("max_attempts"), snapshot: nil)
             let context = try connection.query(
@@ -253,22 +320,38 @@ public struct SendProcessor: Sendable {
         }
     }
 
-    private func finish(_ job: QueuedJob, status: String, gate: Gate?, reason: String) async throws {
+    private func finish(_ job: QueuedJob, _ claimed: Claimed, status: String, gate: Gate?, reason: String) async throws {
         try await postgres.query(
             """
-            UPDATE send_jobs SET status = $2, last_gate = $3, last_gate_at = now(), failure_reason = $4, updated_at = now()
-            WHERE id = $1::uuid
-            """, job.jobID, status, gate?.rawValue, reason)
+            UPDATE send_jobs SET status = $3, last_gate = $4, last_gate_at = now(), failure_reason = $5, updated_at = now()
+            WHERE id = $1::uuid AND status = 'sending' AND claimed_by = $2
+            """, job.jobID, claimed.token, status, gate?.rawValue, reason)
         try await queue.complete(job)
     }
 
-    private func postpone(_ job: QueuedJob, status: String, gate: Gate, until: Date) async throws {
+    /// Waits out a gate: the row says until when, the job sits in `delayed`.
+    /// A postponed job holds no budget reservation.
+    private func postpone(_ job: QueuedJob, _ claimed: Claimed, status: String, gate: Gate, until: Date) async throws {
         try await postgres.query(
             """
-            UPDATE send_jobs SET status = $2, last_gate = $3, last_gate_at = now(), next_attempt_at = $4, updated_at = now()
-            WHERE id = $1::uuid
-            """, job.jobID, status, gate.rawValue, until)
+            UPDATE send_jobs SET status = $3, last_gate = $4, last_gate_at = now(), next_attempt_at = $5, reserved_cents = 0,
+                claimed_by = NULL, updated_at = now()
+            WHERE id = $1::uuid AND status = 'sending' AND claimed_by = $2
+            """, job.jobID, claimed.token, status, gate.rawValue, until)
         try await queue.delay(job, until: until)
+    }
+
+    /// Kill switch: the job leaves Redis altogether (a paused million-job
+    /// campaign costs nothing while it waits) and the resume puts parked jobs
+    /// back at the front of their lists, in order (`SendRecovery.wakeParked`).
+    private func park(_ job: QueuedJob, _ claimed: Claimed) async throws {
+        try await postgres.query(
+            """
+            UPDATE send_jobs SET status = 'parked', last_gate = 'kill_switch', last_gate_at = now(), next_attempt_at = NULL,
+                claimed_by = NULL, updated_at = now()
+            WHERE id = $1::uuid AND status = 'sending' AND claimed_by = $2
+            """, job.jobID, claimed.token)
+        try await queue.complete(job)
     }
 
     /// The runbook's per-tenant counter: `rate:tenant:{id}:{epoch minute}`.

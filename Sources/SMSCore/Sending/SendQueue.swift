@@ -134,6 +134,36 @@ public struct SendQueue: Sendable {
         return (queued, tail[0], tail[1], tail[2])
     }
 
+    /// Makes delayed jobs due now, keeping their order (budget-deferred jobs
+    /// after a cap is raised); the next promotion puts them back in their lists.
+    /// - Returns: how many were found in `delayed`.
+    @discardableResult
+    public func expedite(_ jobs: [QueuedJob], now: Date = Date()) async throws -> Int {
+        var found = 0
+        for start in stride(from: 0, to: jobs.count, by: 5_000) {
+            let batch = jobs[start..<min(start + 5_000, jobs.count)]
+            found += try await redis.run(
+                SendQueueScripts.expedite, keys: [delayed], arguments: [String(Self.milliseconds(now))] + batch.map(\.member)
+            ).int ?? 0
+        }
+        return found
+    }
+
+    /// How many jobs wait in each number's list.
+    public func listLengths(_ numberIDs: [String]) async throws -> [String: Int] {
+        guard !numberIDs.isEmpty else { return [:] }
+        let replies = try await redis.pipeline(numberIDs.map { RedisCommand("LLEN", queuePrefix + $0) })
+        return Dictionary(uniqueKeysWithValues: zip(numberIDs, replies.map { $0.int ?? 0 }))
+    }
+
+    /// Whether each job is leased (`active`) or waiting for its time (`delayed`).
+    public func isHeld(_ jobs: [QueuedJob]) async throws -> [Bool] {
+        guard !jobs.isEmpty else { return [] }
+        let replies = try await redis.pipeline(
+            jobs.flatMap { [RedisCommand("ZSCORE", active, $0.member), RedisCommand("ZSCORE", delayed, $0.member)] })
+        return stride(from: 0, to: replies.count, by: 2).map { !replies[$0].isNull || !replies[$0 + 1].isNull }
+    }
+
     private func settle(_ job: QueuedJob, _ action: String, due: Date?) async throws -> Bool {
         try await redis.run(
             SendQueueScripts.settle, keys: [active, delayed, dead],

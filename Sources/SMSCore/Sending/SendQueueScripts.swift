@@ -96,4 +96,19 @@ enum SendQueueScripts {
         end
         return 1
         """)
+
+    /// Gives delayed members a due time of now, in the order given (earlier
+    /// first); members not in the set are ignored. KEYS: delayed. ARGV: now ms, members…
+    static let expedite = RedisScript(
+        """
+        local now = tonumber(ARGV[1])
+        local found = 0
+        for i = 2, #ARGV do
+          if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+            redis.call('ZADD', KEYS[1], now - #ARGV + i, ARGV[i])
+            found = found + 1
+          end
+        end
+        return found
+        """)
 }

@@ -41,6 +41,7 @@ public struct TwilioMessage: Sendable, Equatable, Decodable {
     public var to: String
     public var from: String
     public var status: String
+    public var body: String?
     public var dateCreated: String?
     public var errorCode: Int?
 }
@@ -149,7 +150,7 @@ struct TwilioErrorBody: Decodable {
 
 extension TwilioMessage {
     enum CodingKeys: String, CodingKey {
-        case sid, to, from, status
+        case sid, to, from, status, body
         case dateCreated = "date_created"
         case errorCode = "error_code"
     }
