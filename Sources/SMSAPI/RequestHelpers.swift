@@ -12,8 +12,25 @@ extension Request {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json")
         }
         let buffer = try await collectBody(upTo: context.maxUploadSize)
+        return try Self.decode(T.self, from: Data(buffer: buffer))
+    }
+
+    /// A body that may be left out: nil when it is empty, whatever the
+    /// Content-Type says (`curl -X POST` and HTTP libraries that label empty
+    /// posts as forms); otherwise it must be JSON.
+    mutating func decodeOptionalJSON<T: Decodable>(as type: T.Type, context: AppRequestContext) async throws -> T? {
+        let buffer = try await collectBody(upTo: context.maxUploadSize)
+        let data = Data(buffer: buffer)
+        if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) { return nil }
+        guard (headers[.contentType]?.lowercased() ?? "").hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as application/json")
+        }
+        return try Self.decode(T.self, from: data)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         do {
-            return try APIJSON.decoder.decode(T.self, from: Data(buffer: buffer))
+            return try APIJSON.decoder.decode(T.self, from: data)
         } catch let error as DecodingError {
             throw APIError.decoding(error)
         } catch let error as APIError {

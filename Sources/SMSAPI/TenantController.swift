@@ -69,10 +69,7 @@ struct TenantController {
     func setPaused(_ paused: Bool, _ request: Request, context: AppRequestContext) async throws -> KillSwitchState {
         let access = try context.tenantAccess(minimum: paused ? .member : .admin)
         var request = request
-        var reason: String?
-        if request.headers[.contentType] != nil || (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0 {
-            reason = try await request.decodeJSON(as: PauseRequest.self, context: context).reason
-        }
+        let reason = try await request.decodeOptionalJSON(as: PauseRequest.self, context: context)?.reason
         if let text = reason, text.count > 500 { throw APIError.invalid("reason", "at most 500 characters") }
         let actor = context.principal?.auditActor.label ?? "unknown"
         let audit = context.audit(

@@ -162,6 +162,8 @@ struct ProcessTests {
         #expect(body?["status"] as? String == "healthy")
         #expect(body?["postgres"] as? String == "ok")
         #expect(body?["redis"] as? String == "ok")
+        let queue = body?["queue"] as? [String: Int]
+        #expect(queue?["queued"] == 0 && queue?["active"] == 0 && queue?["delayed"] == 0 && queue?["dead"] == 0, "\(String(describing: body))")
         #expect(worker.stop(signal: SIGTERM) == 0, "\(worker.output)")
     }
 }

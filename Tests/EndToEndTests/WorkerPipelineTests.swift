@@ -15,11 +15,11 @@ struct WorkerPipelineTests {
     static let authToken = "e2e-token"
 
     /// Runs a sandbox in this process for the duration of `body`; passes its base URL.
-    func withSandbox(_ body: @Sendable (String, TwilioSandbox) async throws -> Void) async throws {
+    func withSandbox(faults: SandboxFaults = SandboxFaults(), _ body: @Sendable (String, TwilioSandbox) async throws -> Void) async throws {
         var logger = Logger(label: "e2e-sandbox")
         logger.logLevel = .critical
         let sandbox = TwilioSandbox(
-            configuration: .init(accountSID: Self.accountSID, authToken: Self.authToken, port: 0, callbackRetries: 0), logger: logger)
+            configuration: .init(accountSID: Self.accountSID, authToken: Self.authToken, port: 0, callbackRetries: 0, faults: faults), logger: logger)
         let (ports, portReady) = AsyncStream.makeStream(of: Int.self)
         let app = sandbox.buildApplication { portReady.yield($0) }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -36,11 +36,12 @@ struct WorkerPipelineTests {
         }
     }
 
-    @Test("two worker processes send every one of 300 jobs exactly once, then stop cleanly on SIGTERM")
-    func twoWorkersSendEachJobOnce() async throws {
+    /// A migrated database and Redis database 7 (flushed), so the workers never see other tests' queues.
+    func stores() async throws -> (databaseURL: String, redisURL: String, postgres: PostgresClient, redis: RedisClient) {
         let databaseURL = try await TestDatabases.createMigrated()
-        // A Redis database of its own, so the workers never see other tests' queues.
-        guard var redisComponents = URLComponents(string: try TestEnvironment.redisURL()) else { return }
+        guard var redisComponents = URLComponents(string: try TestEnvironment.redisURL()) else {
+            throw ProcessRunner.Failure(description: "bad REDIS_URL")
+        }
         redisComponents.path = "/7"
         let redisURL = redisComponents.string!
         let postgres = TestDatabases.client(databaseURL, maxConnections: 4)
@@ -48,36 +49,58 @@ struct WorkerPipelineTests {
         redisConfiguration.maxConnections = 2
         let redis = RedisClient(configuration: redisConfiguration)
         try await redis.command("FLUSHDB")
-        let count = 300
-        let campaignID = try await seedCampaign(postgres, recipients: count)
-        let launched = try await CampaignLauncher(postgres: postgres, queue: SendQueue(redis: redis)).launch(
+        return (databaseURL, redisURL, postgres, redis)
+    }
+
+    func workerEnvironment(databaseURL: String, redisURL: String, sandboxURL: String, extra: [String: String] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = databaseURL
+        environment["REDIS_URL"] = redisURL
+        environment["PUBLIC_BASE_URL"] = "http://127.0.0.1:1"
+        environment["TWILIO_ACCOUNT_SID"] = Self.accountSID
+        environment["TWILIO_AUTH_TOKEN"] = Self.authToken
+        environment["TWILIO_API_BASE"] = sandboxURL
+        environment["WORKER_CONCURRENCY"] = "4"
+        environment["LOG_LEVEL"] = "warning"
+        environment["WORKER_HEALTH_PORT"] = String(TestEnvironment.freePort())
+        environment.merge(extra) { $1 }
+        return environment
+    }
+
+    func launch(_ postgres: PostgresClient, _ redis: RedisClient, campaignID: String) async throws -> LaunchResult {
+        try await CampaignLauncher(postgres: postgres, queue: SendQueue(redis: redis)).launch(
             tenantID: try await postgres.query("SELECT tenant_id::text FROM campaigns WHERE id = $1::uuid", campaignID)[0].decode(at: 0),
             campaignID: campaignID, audit: AuditEntry(tenantID: nil, actor: .cli, action: "campaign.launch"))
-        #expect(launched.jobsQueued == count)
+    }
+
+    /// Polls until `count` jobs are `sent` (or `delivered`: a send settled by lookup
+    /// takes the sandbox's latest status), or `timeout`; returns the last count.
+    func waitForSent(_ postgres: PostgresClient, count: Int, timeout: Duration) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        var sent = 0
+        while ContinuousClock.now < deadline {
+            sent = try await postgres.query("SELECT count(*) FROM send_jobs WHERE status IN ('sent', 'delivered')")[0].decode(at: 0)
+            if sent >= count { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return sent
+    }
+
+    @Test("two worker processes send every one of 10,000 jobs exactly once, then stop cleanly on SIGTERM")
+    func twoWorkersSendEachJobOnce() async throws {
+        let (databaseURL, redisURL, postgres, redis) = try await stores()
+        let count = 10_000
+        let campaignID = try await seedCampaign(postgres, recipients: count)
+        #expect(try await launch(postgres, redis, campaignID: campaignID).jobsQueued == count)
 
         try await withSandbox { sandboxURL, sandbox in
-            var environment = ProcessInfo.processInfo.environment
-            environment["DATABASE_URL"] = databaseURL
-            environment["REDIS_URL"] = redisURL
-            environment["PUBLIC_BASE_URL"] = "http://127.0.0.1:1"
-            environment["TWILIO_ACCOUNT_SID"] = Self.accountSID
-            environment["TWILIO_AUTH_TOKEN"] = Self.authToken
-            environment["TWILIO_API_BASE"] = sandboxURL
-            environment["WORKER_CONCURRENCY"] = "4"
-            environment["LOG_LEVEL"] = "warning"
             let workers = try (0..<2).map { _ in
-                var own = environment
-                own["WORKER_HEALTH_PORT"] = String(TestEnvironment.freePort())
-                return try RunningProcess(try TestEnvironment.binary("smscrm-worker"), environment: own)
+                try RunningProcess(
+                    try TestEnvironment.binary("smscrm-worker"),
+                    environment: workerEnvironment(databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL,
+                                                   extra: ["WORKER_CONCURRENCY": "8"]))
             }
-
-            let deadline = ContinuousClock.now + .seconds(60)
-            var sent = 0
-            while ContinuousClock.now < deadline {
-                sent = try await postgres.query("SELECT count(*) FROM send_jobs WHERE status = 'sent'")[0].decode(at: 0)
-                if sent == count { break }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let sent = try await waitForSent(postgres, count: count, timeout: .seconds(300))
 
             #expect(sent == count, "worker logs: \(workers.map(\.output))")
             let messages = await sandbox.store.all()
@@ -89,9 +112,101 @@ struct WorkerPipelineTests {
         await redis.shutdown()
     }
 
+    @Test("kill -9 of a worker mid-run, then a restart: every job sent, none twice")
+    func killedWorkerLosesNothing() async throws {
+        let (databaseURL, redisURL, postgres, redis) = try await stores()
+        let count = 1_500
+        let campaignID = try await seedCampaign(postgres, recipients: count, throughput: 300)
+        #expect(try await launch(postgres, redis, campaignID: campaignID).jobsQueued == count)
+
+        // Slow answers, so the kill lands on sends in flight; short lease and
+        // reconcile delays, so the test does not wait minutes for the repairs.
+        var faults = SandboxFaults()
+        faults.latencyMilliseconds = 30
+        try await withSandbox(faults: faults) { sandboxURL, sandbox in
+            let extra = ["SEND_LEASE_SECONDS": "2", "TWILIO_TIMEOUT_SECONDS": "2", "SEND_RECONCILE_AFTER_SECONDS": "1"]
+            let environment = workerEnvironment(databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL, extra: extra)
+            let survivor = try RunningProcess(try TestEnvironment.binary("smscrm-worker"), environment: environment)
+            let victim = try RunningProcess(
+                try TestEnvironment.binary("smscrm-worker"),
+                environment: workerEnvironment(databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL, extra: extra))
+            _ = try await waitForSent(postgres, count: count / 3, timeout: .seconds(120))
+            kill(victim.pid, SIGKILL)
+            _ = victim.stop(signal: SIGKILL)
+            let restarted = try RunningProcess(
+                try TestEnvironment.binary("smscrm-worker"),
+                environment: workerEnvironment(databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL, extra: extra))
+
+            let sent = try await waitForSent(postgres, count: count, timeout: .seconds(180))
+            let statuses = try await postgres.query("SELECT status, count(*) FROM send_jobs GROUP BY status ORDER BY status")
+                .map { "\(try $0.decode(at: 0, as: String.self))=\(try $0.decode(at: 1, as: Int.self))" }
+            #expect(sent == count, "statuses: \(statuses)")
+            let messages = await sandbox.store.all()
+            #expect(messages.count == count, "a job was sent twice or lost; statuses: \(statuses)")
+            #expect(Set(messages.map(\.to)).count == count)
+            let sids = try await postgres.query("SELECT count(DISTINCT provider_sid) FROM send_jobs")[0].decode(at: 0, as: Int.self)
+            #expect(sids == count)
+            #expect(survivor.stop(signal: SIGTERM) == 0, "\(survivor.output)")
+            #expect(restarted.stop(signal: SIGTERM) == 0, "\(restarted.output)")
+        }
+        await postgres.shutdown()
+        await redis.shutdown()
+    }
+
+    @Test("once pause has answered the sandbox gets no request for the tenant; after resume every parked job is sent")
+    func killSwitchEndToEnd() async throws {
+        let (databaseURL, redisURL, postgres, redis) = try await stores()
+        let count = 400
+        let campaignID = try await seedCampaign(postgres, recipients: count, throughput: 40)
+        let tenantID: String = try await postgres.query("SELECT tenant_id::text FROM campaigns WHERE id = $1::uuid", campaignID)[0].decode(at: 0)
+        #expect(try await launch(postgres, redis, campaignID: campaignID).jobsQueued == count)
+        let (_, secret) = try await IdentityStore(postgres: postgres).createAPIKey(
+            tenantID: tenantID, name: "ops", role: .admin, createdBy: nil, audit: AuditEntry(tenantID: tenantID, actor: .cli, action: "apikey.create"))
+
+        var faults = SandboxFaults()
+        faults.latencyMilliseconds = 40
+        try await withSandbox(faults: faults) { sandboxURL, sandbox in
+            var apiEnvironment = workerEnvironment(databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL)
+            let port = TestEnvironment.freePort()
+            apiEnvironment["PORT"] = String(port)
+            let api = try RunningProcess(try TestEnvironment.binary("smscrm-api"), environment: apiEnvironment)
+            let worker = try RunningProcess(
+                try TestEnvironment.binary("smscrm-worker"),
+                environment: workerEnvironment(databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL))
+            let client = CurlHTTPClient()
+            _ = try await waitForHTTP("http://127.0.0.1:\(port)/health", client: client)
+            _ = try await waitForSent(postgres, count: 60, timeout: .seconds(60))
+
+            let pause = HTTPClientRequest(
+                method: "POST", url: "http://127.0.0.1:\(port)/tenants/\(tenantID)/pause", headers: [("Authorization", "Bearer \(secret)")])
+            let paused = try await client.execute(pause)
+            let atAnswer = await sandbox.store.all().count
+            #expect(paused.status == 200, "\(paused.bodyText)")
+            try await Task.sleep(for: .seconds(2))
+            #expect(await sandbox.store.all().count == atAnswer, "the sandbox received a request after the pause answered")
+            #expect(atAnswer < count)
+            let parked = try await postgres.query("SELECT count(*) FROM send_jobs WHERE status = 'parked'")[0].decode(at: 0, as: Int.self)
+            #expect(parked > 0)
+
+            let resume = HTTPClientRequest(
+                method: "POST", url: "http://127.0.0.1:\(port)/tenants/\(tenantID)/resume", headers: [("Authorization", "Bearer \(secret)")])
+            #expect(try await client.execute(resume).status == 200)
+            let sent = try await waitForSent(postgres, count: count, timeout: .seconds(60))
+            #expect(sent == count)
+            let messages = await sandbox.store.all()
+            #expect(messages.count == count)
+            #expect(Set(messages.map(\.to)).count == count)
+            await client.shutdown()
+            #expect(worker.stop(signal: SIGTERM) == 0, "\(worker.output)")
+            #expect(api.stop(signal: SIGTERM) == 0, "\(api.output)")
+        }
+        await postgres.shutdown()
+        await redis.shutdown()
+    }
+
     /// A UTC tenant whose campaign's quiet window is far from now, `recipients`
     /// consenting contacts on one list and a fast number; returns the campaign id.
-    func seedCampaign(_ postgres: PostgresClient, recipients: Int) async throws -> String {
+    func seedCampaign(_ postgres: PostgresClient, recipients: Int, throughput: Int = 1000) async throws -> String {
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = .gmt
         let parts = utc.dateComponents([.hour, .minute], from: Date())
@@ -110,8 +225,8 @@ struct WorkerPipelineTests {
                 "INSERT INTO contact_list_members (tenant_id, list_id, contact_id) SELECT $1::uuid, $2::uuid, id FROM contacts WHERE tenant_id = $1::uuid",
                 tenant, list)
             let number = try connection.query(
-                "INSERT INTO sending_numbers (tenant_id, phone_e164, kind, throughput_sps) VALUES ($1::uuid, '+61400000123', 'short_code', 1000) RETURNING id::text",
-                tenant)[0].decode("id", as: String.self)
+                "INSERT INTO sending_numbers (tenant_id, phone_e164, kind, throughput_sps) VALUES ($1::uuid, '+61400000123', 'short_code', $2) RETURNING id::text",
+                tenant, throughput)[0].decode("id", as: String.self)
             let campaign = try connection.query(
                 """
                 INSERT INTO campaigns (tenant_id, name, body_template, quiet_hours_start, quiet_hours_end)
