@@ -33,7 +33,8 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         secureCookies: services.configuration.publicBaseURL.lowercased().hasPrefix("https://")
     ).addRoutes(to: router)
     let sendControl = SendControl(services: services)
-    TenantController(tenants: tenants, sendControl: sendControl).addRoutes(to: router)
+    TenantController(tenants: tenants, sendControl: sendControl, insights: CampaignInsights(postgres: services.postgres))
+        .addRoutes(to: router)
     APIKeyController(identity: identity).addRoutes(to: router)
     AuditController(postgres: services.postgres).addRoutes(to: router)
     MemberController(members: MemberStore(postgres: services.postgres)).addRoutes(to: router)
@@ -48,5 +49,10 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     ListController(lists: ContactListStore(postgres: services.postgres), contacts: ContactStore(postgres: services.postgres))
         .addRoutes(to: router)
     SendingNumberController(numbers: SendingNumberStore(postgres: services.postgres), tenants: tenants).addRoutes(to: router)
+    WebhookController(
+        webhooks: TwilioWebhooks(postgres: services.postgres, logger: services.logger), redis: services.redis,
+        authToken: services.configuration.twilioAuthToken, publicBaseURL: services.configuration.publicBaseURL, logger: services.logger
+    ).addRoutes(to: router)
+    InboxController(postgres: services.postgres).addRoutes(to: router)
     return router
 }

@@ -6,6 +6,7 @@ import SMSCore
 struct TenantController {
     let tenants: TenantStore
     let sendControl: SendControl
+    let insights: CampaignInsights
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("tenants") { _, context in try await list(context: context) }
@@ -13,6 +14,7 @@ struct TenantController {
         router.patch("tenants/:tenantId") { request, context in try await update(request, context: context) }
         router.post("tenants/:tenantId/pause") { request, context in try await setPaused(true, request, context: context) }
         router.post("tenants/:tenantId/resume") { request, context in try await setPaused(false, request, context: context) }
+        router.get("tenants/:tenantId/stats") { _, context in try await stats(context: context) }
     }
 
     struct TenantList: Encodable {
@@ -49,6 +51,12 @@ struct TenantController {
             try await sendControl.recovery.wakeBudgetDeferred(tenantID: access.tenantID)
         }
         return tenant
+    }
+
+    /// The tenant-wide delivery summary: the campaign report over every campaign.
+    func stats(context: AppRequestContext) async throws -> CampaignStats {
+        let access = try context.tenantAccess(minimum: .viewer)
+        return try await insights.report(tenantID: access.tenantID, campaignID: nil)
     }
 
     struct PauseRequest: Decodable {

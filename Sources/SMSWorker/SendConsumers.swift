@@ -67,6 +67,7 @@ struct PipelineDuties: Service {
     let queue: SendQueue
     let recovery: SendRecovery
     let launcher: CampaignLauncher
+    let webhooks: TwilioWebhooks
     let logger: Logger
 
     func run() async throws {
@@ -83,6 +84,7 @@ struct PipelineDuties: Service {
                 await duty("scheduled launches") { _ = try await launcher.launchDue(logger: logger) }
                 await duty("stuck sends") { _ = try await recovery.recoverStuck() }
                 await duty("unknown sends") { _ = try await recovery.settleUnknown() }
+                await duty("unapplied webhooks") { _ = try await webhooks.applyPending() }
             }
             if tick % 30 == 15 {
                 await duty("lost jobs") { _ = try await recovery.sweepLost() }

@@ -23,6 +23,8 @@ struct TenantRoute: Sendable, CustomTestStringConvertible {
         .init(method: .patch, path: "/tenants/{tenant}", minimum: .admin, body: #"{"name": "Renamed"}"#),
         .init(method: .post, path: "/tenants/{tenant}/pause", minimum: .member, body: nil),
         .init(method: .post, path: "/tenants/{tenant}/resume", minimum: .admin, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/stats", minimum: .viewer, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/inbox", minimum: .viewer, body: nil),
         .init(method: .get, path: "/tenants/{tenant}/api-keys", minimum: .admin, body: nil),
         .init(method: .post, path: "/tenants/{tenant}/api-keys", minimum: .admin, body: #"{"name": "k", "role": "viewer"}"#),
         .init(method: .delete, path: "/tenants/{tenant}/api-keys/{key}", minimum: .admin, body: nil),

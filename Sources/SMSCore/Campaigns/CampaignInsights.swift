@@ -62,6 +62,25 @@ public struct CampaignStats: Sendable, Encodable {
     public var optOutRate: Double?
     /// Twilio's price where known, else what is still reserved.
     public var spendCents: Decimal
+    /// Messages delivered within 5 minutes of their send ÷ messages sent, in %
+    /// (the runbook's ≥ 95 % SLO); nil before any send.
+    public var deliveredWithin5MinPercent: Double?
+    /// Why messages failed or were not delivered, most frequent first.
+    public var failureReasons: [FailureReason]
+    /// Of the last 100 messages sent, the share whose recipient opted out
+    /// after it, in % (the runbook warns above 3 %); nil before any send.
+    public var optOutRateLast100Percent: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case jobs, totalJobs, deliveryRate, optOutRate, spendCents, failureReasons
+        case deliveredWithin5MinPercent = "delivered_within_5_min_percent"
+        case optOutRateLast100Percent = "opt_out_rate_last_100_percent"
+    }
+
+    public struct FailureReason: Sendable, Encodable, Equatable {
+        public var reason: String
+        public var count: Int
+    }
 }
 
 public struct CampaignInsights: Sendable {
@@ -152,6 +171,12 @@ public struct CampaignInsights: Sendable {
     }
 
     public func stats(tenantID: String, campaign: Campaign) async throws -> CampaignStats {
+        try await report(tenantID: tenantID, campaignID: campaign.id)
+    }
+
+    /// The delivery report for one campaign, or with a nil `campaignID` for the
+    /// whole tenant (`GET /tenants/{id}/stats`).
+    public func report(tenantID: String, campaignID: String?) async throws -> CampaignStats {
         try await postgres.withConnection { connection in
             var jobs: [String: Int] = [:]
             for status in ["queued", "sending", "parked", "deferred", "sent", "delivered", "undelivered", "failed", "blocked", "cancelled", "unknown"] {
@@ -161,26 +186,53 @@ public struct CampaignInsights: Sendable {
             for row in try connection.query(
                 """
                 SELECT status, count(*) AS n, coalesce(sum(coalesce(cost_cents, reserved_cents)), 0) AS spend
-                FROM send_jobs WHERE tenant_id = $1::uuid AND campaign_id = $2::uuid GROUP BY status
-                """, tenantID, campaign.id)
+                FROM send_jobs WHERE tenant_id = $1::uuid AND ($2::uuid IS NULL OR campaign_id = $2::uuid) GROUP BY status
+                """, tenantID, campaignID)
             {
                 jobs[try row.decode("status", as: String.self)] = try row.decode("n", as: Int.self)
                 spend += try row.decode("spend", as: Decimal.self)
             }
             let outcomes = (jobs["delivered"] ?? 0) + (jobs["undelivered"] ?? 0) + (jobs["failed"] ?? 0)
             let sent = (jobs["sent"] ?? 0) + (jobs["delivered"] ?? 0) + (jobs["undelivered"] ?? 0)
-            let optedOut = try connection.query(
+            let timing = try connection.query(
                 """
-                SELECT count(DISTINCT j.contact_id) AS n FROM send_jobs j
-                JOIN contacts c ON c.tenant_id = j.tenant_id AND c.id = j.contact_id
+                SELECT count(*) FILTER (WHERE j.status = 'delivered' AND j.delivered_at <= j.sent_at + interval '5 minutes') AS fast,
+                       count(DISTINCT j.contact_id) FILTER (WHERE c.opted_out_at >= k.launched_at) AS opted_out
+                FROM send_jobs j
                 JOIN campaigns k ON k.id = j.campaign_id
-                WHERE j.tenant_id = $1::uuid AND j.campaign_id = $2::uuid AND j.status IN ('sent', 'delivered', 'undelivered')
-                  AND c.opted_out_at >= k.launched_at
-                """, tenantID, campaign.id)[0].decode("n", as: Int.self)
+                LEFT JOIN contacts c ON c.tenant_id = j.tenant_id AND c.id = j.contact_id
+                WHERE j.tenant_id = $1::uuid AND ($2::uuid IS NULL OR j.campaign_id = $2::uuid)
+                  AND j.status IN ('sent', 'delivered', 'undelivered')
+                """, tenantID, campaignID)[0]
+            let fast: Int = try timing.decode("fast")
+            let optedOut: Int = try timing.decode("opted_out")
+            let reasons = try connection.query(
+                """
+                SELECT coalesce(failure_reason, status) AS reason, count(*) AS n FROM send_jobs
+                WHERE tenant_id = $1::uuid AND ($2::uuid IS NULL OR campaign_id = $2::uuid) AND status IN ('failed', 'undelivered')
+                GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20
+                """, tenantID, campaignID
+            ).map { CampaignStats.FailureReason(reason: try $0.decode("reason"), count: try $0.decode("n")) }
+            // The rolling window the runbook's opt-out alert watches: the last 100 messages sent.
+            let window = try connection.query(
+                """
+                WITH recent AS (
+                    SELECT j.tenant_id, j.contact_id, j.sent_at FROM send_jobs j
+                    WHERE j.tenant_id = $1::uuid AND ($2::uuid IS NULL OR j.campaign_id = $2::uuid) AND j.sent_at IS NOT NULL
+                    ORDER BY j.sent_at DESC LIMIT 100
+                )
+                SELECT count(*) AS n, count(*) FILTER (WHERE c.opted_out_at >= r.sent_at) AS opted_out
+                FROM recent r LEFT JOIN contacts c ON c.tenant_id = r.tenant_id AND c.id = r.contact_id
+                """, tenantID, campaignID)[0]
+            let windowSize: Int = try window.decode("n")
+            let windowOptOuts: Int = try window.decode("opted_out")
             return CampaignStats(
                 jobs: jobs, totalJobs: jobs.values.reduce(0, +),
                 deliveryRate: outcomes == 0 ? nil : Double(jobs["delivered"] ?? 0) / Double(outcomes),
-                optOutRate: sent == 0 ? nil : Double(optedOut) / Double(sent), spendCents: spend)
+                optOutRate: sent == 0 ? nil : Double(optedOut) / Double(sent), spendCents: spend,
+                deliveredWithin5MinPercent: sent == 0 ? nil : Double(fast) * 100 / Double(sent),
+                failureReasons: reasons,
+                optOutRateLast100Percent: windowSize == 0 ? nil : Double(windowOptOuts) * 100 / Double(windowSize))
         }
     }
 }

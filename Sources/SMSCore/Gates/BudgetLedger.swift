@@ -80,11 +80,17 @@ public struct BudgetLedger: Sendable {
     }
 
     static func release(_ connection: PostgresConnection, tenantID: String, cents: Decimal, dailyPeriod: String, monthlyPeriod: String) throws {
+        try adjust(connection, tenantID: tenantID, cents: -cents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
+    }
+
+    /// Adds `cents` (negative to give back) to what was spent in the periods a
+    /// reservation was taken from; a period that has rolled over is left alone.
+    static func adjust(_ connection: PostgresConnection, tenantID: String, cents: Decimal, dailyPeriod: String, monthlyPeriod: String) throws {
         try connection.query(
             """
             UPDATE budgets SET
-                daily_spent_cents = CASE WHEN daily_period = $3::date THEN greatest(0, daily_spent_cents - $2::numeric) ELSE daily_spent_cents END,
-                monthly_spent_cents = CASE WHEN monthly_period = $4::date THEN greatest(0, monthly_spent_cents - $2::numeric) ELSE monthly_spent_cents END,
+                daily_spent_cents = CASE WHEN daily_period = $3::date THEN greatest(0, daily_spent_cents + $2::numeric) ELSE daily_spent_cents END,
+                monthly_spent_cents = CASE WHEN monthly_period = $4::date THEN greatest(0, monthly_spent_cents + $2::numeric) ELSE monthly_spent_cents END,
                 updated_at = now()
             WHERE tenant_id = $1::uuid
             """, tenantID, cents, dailyPeriod, monthlyPeriod)
