@@ -204,6 +204,71 @@ struct WorkerPipelineTests {
         await redis.shutdown()
     }
 
+    @Test("launch → sandbox callbacks → every job delivered and the stats say so; an inbound STOP mid-campaign cancels that contact's rest")
+    func callbacksAndInboundStop() async throws {
+        let (databaseURL, redisURL, postgres, redis) = try await stores()
+        let count = 200
+        let campaignID = try await seedCampaign(postgres, recipients: count, throughput: 25)
+        let tenantID: String = try await postgres.query("SELECT tenant_id::text FROM campaigns WHERE id = $1::uuid", campaignID)[0].decode(at: 0)
+        #expect(try await launch(postgres, redis, campaignID: campaignID).jobsQueued == count)
+        let (_, secret) = try await IdentityStore(postgres: postgres).createAPIKey(
+            tenantID: tenantID, name: "ops", role: .viewer, createdBy: nil, audit: AuditEntry(tenantID: tenantID, actor: .cli, action: "apikey.create"))
+
+        try await withSandbox { sandboxURL, sandbox in
+            let port = TestEnvironment.freePort()
+            let publicURL = "http://127.0.0.1:\(port)"
+            var apiEnvironment = workerEnvironment(databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL, extra: ["PUBLIC_BASE_URL": publicURL])
+            apiEnvironment["PORT"] = String(port)
+            let api = try RunningProcess(try TestEnvironment.binary("smscrm-api"), environment: apiEnvironment)
+            let client = CurlHTTPClient()
+            _ = try await waitForHTTP("\(publicURL)/health", client: client)
+            let worker = try RunningProcess(
+                try TestEnvironment.binary("smscrm-worker"),
+                environment: workerEnvironment(
+                    databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL, extra: ["PUBLIC_BASE_URL": publicURL]))
+            _ = try await waitForSent(postgres, count: 30, timeout: .seconds(60))
+
+            // The last recipient in line replies STOP before their turn.
+            let stopper = try await postgres.query(
+                "SELECT id::text, to_phone FROM send_jobs WHERE status = 'queued' ORDER BY created_at DESC, id DESC LIMIT 1")[0]
+            let stopperPhone: String = try stopper.decode(at: 1)
+            let inbound = try await client.execute(
+                HTTPClientRequest(
+                    method: "POST", url: "\(sandboxURL)/_sandbox/inbound", headers: [("Content-Type", "application/json")],
+                    body: Array(#"{"from": "\#(stopperPhone)", "to": "+61400000123", "body": " Stop. ", "url": "\#(publicURL)/webhooks/twilio/inbound"}"#.utf8)))
+            #expect(inbound.status == 200, "\(inbound.bodyText)")
+            #expect(inbound.bodyText.contains("unsubscribed"), "the STOP reply: \(inbound.bodyText)")
+
+            // Everyone else ends delivered, through the signed callbacks alone.
+            let deadline = ContinuousClock.now + .seconds(90)
+            var delivered = 0
+            while ContinuousClock.now < deadline {
+                delivered = try await postgres.query("SELECT count(*) FROM send_jobs WHERE status = 'delivered'")[0].decode(at: 0)
+                if delivered == count - 1 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(delivered == count - 1, "api: \(api.output)")
+            let stopped = try await postgres.query("SELECT status FROM send_jobs WHERE id = $1::uuid", try stopper.decode(at: 0, as: String.self))[0]
+            #expect(try stopped.decode(at: 0, as: String.self) == "cancelled")
+            #expect(await sandbox.store.all().filter { $0.to == stopperPhone }.isEmpty, "a message went to the contact after STOP")
+            let unapplied = try await postgres.query("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL")[0].decode(at: 0, as: Int.self)
+            #expect(unapplied == 0)
+
+            let stats = try await client.execute(
+                HTTPClientRequest(url: "\(publicURL)/tenants/\(tenantID)/campaigns/\(campaignID)/stats", headers: [("Authorization", "Bearer \(secret)")]))
+            let body = try JSONSerialization.jsonObject(with: Data(stats.body)) as? [String: Any]
+            let jobs = body?["jobs"] as? [String: Int]
+            #expect(jobs?["delivered"] == count - 1 && jobs?["cancelled"] == 1, "\(stats.bodyText)")
+            #expect(body?["delivered_within_5_min_percent"] as? Double == 100)
+            #expect(body?["opt_out_rate_last_100_percent"] as? Double == 0, "the STOP came before any message to them")
+            await client.shutdown()
+            #expect(worker.stop(signal: SIGTERM) == 0, "\(worker.output)")
+            #expect(api.stop(signal: SIGTERM) == 0, "\(api.output)")
+        }
+        await postgres.shutdown()
+        await redis.shutdown()
+    }
+
     /// A UTC tenant whose campaign's quiet window is far from now, `recipients`
     /// consenting contacts on one list and a fast number; returns the campaign id.
     func seedCampaign(_ postgres: PostgresClient, recipients: Int, throughput: Int = 1000) async throws -> String {
