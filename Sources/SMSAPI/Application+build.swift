@@ -50,7 +50,9 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         .addRoutes(to: router)
     SendingNumberController(numbers: SendingNumberStore(postgres: services.postgres), tenants: tenants).addRoutes(to: router)
     WebhookController(
-        webhooks: TwilioWebhooks(postgres: services.postgres, logger: services.logger), redis: services.redis,
+        webhooks: TwilioWebhooks(
+            configuration: .init(carrierFailuresBeforeSuppression: services.configuration.suppressAfterCarrierFailures),
+            postgres: services.postgres, logger: services.logger), redis: services.redis,
         authToken: services.configuration.twilioAuthToken, publicBaseURL: services.configuration.publicBaseURL, logger: services.logger
     ).addRoutes(to: router)
     InboxController(postgres: services.postgres).addRoutes(to: router)

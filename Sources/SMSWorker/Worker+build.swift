@@ -37,7 +37,9 @@ public func buildWorker(services: AppServices) -> ServiceGroup {
             .init(
                 service: PipelineDuties(
                     queue: queue, recovery: recovery, launcher: CampaignLauncher(postgres: services.postgres, queue: queue),
-                    webhooks: TwilioWebhooks(postgres: services.postgres, logger: services.logger), logger: services.logger)),
+                    webhooks: TwilioWebhooks(
+            configuration: .init(carrierFailuresBeforeSuppression: services.configuration.suppressAfterCarrierFailures),
+            postgres: services.postgres, logger: services.logger), logger: services.logger)),
             .init(
                 service: SendConsumers(
                     processor: processor, queue: queue, concurrency: configuration.workerConcurrency, activity: activity,

@@ -252,6 +252,23 @@ struct WebhookTests {
             // One 30003 does not suppress; the default threshold is three.
             let dnc = try await undelivered.postgres.query("SELECT count(*) FROM do_not_contact WHERE tenant_id = $1::uuid", undelivered.tenant.id)
             #expect(try dnc[0].decode(at: 0, as: Int.self) == 0)
+            // Two more messages to the same number end 30005 and 30006: the third carrier failure suppresses it.
+            for (index, code) in ["30005", "30006"].enumerated() {
+                let sid = "SM00000000000000000000000000000\(index + 2)0"
+                try await undelivered.postgres.query(
+                    """
+                    WITH k AS (INSERT INTO campaigns (tenant_id, name, body_template, status) VALUES ($1::uuid, $2, 'Hi', 'running') RETURNING id)
+                    INSERT INTO send_jobs (tenant_id, campaign_id, contact_id, sending_number_id, to_phone, from_phone, body, encoding, segments,
+                                           status, provider_sid)
+                    SELECT tenant_id, k.id, contact_id, sending_number_id, to_phone, from_phone, body, encoding, segments, 'sent', $3
+                    FROM send_jobs, k WHERE send_jobs.id = $4::uuid
+                    """, undelivered.tenant.id, "again \(index)", sid, undelivered.jobID)
+                _ = try await postSigned(client, "/webhooks/twilio/status", statusParameters(undelivered, status: "undelivered", error: code, sid: sid))
+            }
+            let suppressed = try await undelivered.postgres.query(
+                "SELECT reason, source FROM do_not_contact WHERE tenant_id = $1::uuid AND phone_e164 = $2", undelivered.tenant.id, undelivered.phone)
+            #expect(try suppressed.first?.decode("reason", as: String.self) == "carrier_30006")
+            #expect(try suppressed.first?.decode("source", as: String.self) == "provider")
         }
         await undelivered.harness.shutdown()
     }

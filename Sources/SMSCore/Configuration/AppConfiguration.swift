@@ -51,6 +51,9 @@ public struct AppConfiguration: Sendable {
     public var reconcileAfter: Duration = .seconds(120)
     /// `WORKER_SHUTDOWN_TIMEOUT_SECONDS`: how long SIGTERM waits for in-flight sends. Default 30.
     public var shutdownTimeout: Duration = .seconds(30)
+    /// `SUPPRESS_AFTER_CARRIER_FAILURES`: how many 30003/30005/30006 failures to one number put it on
+    /// do-not-contact. Default 3.
+    public var suppressAfterCarrierFailures = 3
 
     /// Reads and validates the environment for `role`.
     /// - Throws: ``ConfigurationError`` listing every missing or malformed variable.
@@ -95,10 +98,11 @@ public struct AppConfiguration: Sendable {
         let lease = reader.optional("SEND_LEASE_SECONDS", default: 60, parse: positiveInt(max: 3_600))
         let reconcileAfter = reader.optional("SEND_RECONCILE_AFTER_SECONDS", default: 120, parse: positiveInt(max: 86_400))
         let shutdownTimeout = reader.optional("WORKER_SHUTDOWN_TIMEOUT_SECONDS", default: 30, parse: positiveInt(max: 3_600))
+        let suppressAfter = reader.optional("SUPPRESS_AFTER_CARRIER_FAILURES", default: 3, parse: positiveInt(max: 100))
 
         guard reader.problems.isEmpty, let databaseURL, let port, let workerHealthPort, let publicBaseURL, let sid,
             let token, let apiBase, let concurrency, let level, let format, let databasePoolSize, let redisPoolSize,
-            let migrations, let twilioTimeout, let lease, let reconcileAfter, let shutdownTimeout
+            let migrations, let twilioTimeout, let lease, let reconcileAfter, let shutdownTimeout, let suppressAfter
         else {
             throw ConfigurationError(problems: reader.problems)
         }
@@ -114,6 +118,7 @@ public struct AppConfiguration: Sendable {
         // Reconciling a send still waiting for Twilio's answer could send it twice.
         configuration.reconcileAfter = .seconds(max(reconcileAfter, twilioTimeout + 5))
         configuration.shutdownTimeout = .seconds(shutdownTimeout)
+        configuration.suppressAfterCarrierFailures = suppressAfter
         return configuration
     }
 }

@@ -25,9 +25,11 @@ public struct WebhookResult: Sendable, Equatable {
 public struct TwilioWebhooks: Sendable {
     public struct Configuration: Sendable {
         /// 30003, 30005 and 30006 suppress a number once they have happened this many times to it.
-        public var carrierFailuresBeforeSuppression = 3
+        public var carrierFailuresBeforeSuppression: Int
 
-        public init() {}
+        public init(carrierFailuresBeforeSuppression: Int = 3) {
+            self.carrierFailuresBeforeSuppression = carrierFailuresBeforeSuppression
+        }
     }
 
     public let configuration: Configuration
