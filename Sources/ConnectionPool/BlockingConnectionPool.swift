@@ -106,6 +106,14 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (Connection) throws -> T
     ) async throws -> T {
+        guard let timing = OperationTiming.current else { return try await run(body) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        defer { timing.add(configuration.name, clock.now - start) }
+        return try await run(body)
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let grant = try await acquire()
         let result: Result<T, any Error> = await withCheckedContinuation { continuation in
             threads.submit { state in

@@ -12,7 +12,10 @@ public func buildApplication(services: AppServices) -> some ApplicationProtocol 
         configuration: .init(address: .hostname("0.0.0.0", port: services.configuration.port), serverName: "smscrm-api"),
         // After the pools: a graceful shutdown stops the import processor first (it
         // commits its chunk and gives its lease up), then closes the pools.
-        services: [services.postgres, services.redis, ImportProcessor(postgres: services.postgres, logger: services.logger)],
+        services: [
+            services.postgres, services.redis, ImportProcessor(postgres: services.postgres, logger: services.logger),
+            DependencySampler(services: services, interval: .seconds(10)),
+        ],
         logger: services.logger)
 }
 
@@ -24,6 +27,8 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     let publicOrigin = AuthenticationMiddleware.origin(of: services.configuration.publicBaseURL) ?? services.configuration.publicBaseURL
     // Middleware must be added before routes; the error middleware comes first
     // so it also shapes the errors of the authentication middleware.
+    Telemetry.bootstrap()
+    router.add(middleware: ObservabilityMiddleware())
     router.add(middleware: RequestIDAndErrorMiddleware())
     router.add(middleware: AuthenticationMiddleware(identity: identity, publicOrigin: publicOrigin))
 

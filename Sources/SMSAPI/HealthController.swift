@@ -27,8 +27,16 @@ struct HealthController: Sendable {
         router.get("health") { _, _ in
             JSONResponse(status: .ok, body: Health(status: "healthy", timestamp: Date().formatted(.iso8601)))
         }
+        // Prometheus text format; keep it off the public internet (the proxy should not route it).
+        router.get("metrics") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = Telemetry.contentType
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: Telemetry.render())))
+        }
         router.get("ready") { _, _ in
             let report = await dependencies.run()
+            Telemetry.dependency("postgres", up: report.postgres == nil)
+            Telemetry.dependency("redis", up: report.redis == nil)
             let failing = report.failing
             let readiness = Readiness(
                 status: report.isReady ? "ready" : "unavailable",

@@ -37,6 +37,7 @@ struct SendConsumers: Service {
                     // The job in hand is finished even during shutdown: its row and lease must be settled.
                     let outcome = try await processor.process(job)
                     activity.jobProcessed()
+                    Telemetry.jobProcessed(outcome)
                     logger.debug("job processed", metadata: ["job_id": "\(job.jobID)", "outcome": "\(outcome)"])
                 case .wait(let milliseconds):
                     try await pause(milliseconds: min(milliseconds, 250))

@@ -28,6 +28,10 @@ public func buildWorker(services: AppServices) -> ServiceGroup {
         configuration: .init(workerID: workerID, reconcileAfter: configuration.reconcileAfter), postgres: services.postgres,
         queue: queue, twilio: twilio, logger: services.logger)
     let activity = WorkerActivity()
+    Telemetry.bootstrap()
+    let webhooks = TwilioWebhooks(
+        configuration: .init(carrierFailuresBeforeSuppression: configuration.suppressAfterCarrierFailures),
+        postgres: services.postgres, logger: services.logger)
     let health = buildHealthServer(services: services, queue: queue, activity: activity)
     var groupConfiguration = ServiceGroupConfiguration(
         services: [
@@ -37,9 +41,8 @@ public func buildWorker(services: AppServices) -> ServiceGroup {
             .init(
                 service: PipelineDuties(
                     queue: queue, recovery: recovery, launcher: CampaignLauncher(postgres: services.postgres, queue: queue),
-                    webhooks: TwilioWebhooks(
-            configuration: .init(carrierFailuresBeforeSuppression: services.configuration.suppressAfterCarrierFailures),
-            postgres: services.postgres, logger: services.logger), logger: services.logger)),
+                    webhooks: webhooks, logger: services.logger)),
+            .init(service: MetricsSampler(services: services, queue: queue, webhooks: webhooks, interval: .seconds(5), logger: services.logger)),
             .init(
                 service: SendConsumers(
                     processor: processor, queue: queue, concurrency: configuration.workerConcurrency, activity: activity,
@@ -68,6 +71,11 @@ func buildHealthServer(services: AppServices, queue: SendQueue, activity: Worker
             redis: report.redis ?? "ok",
             queue: depth.map { WorkerHealth.Depth(queued: $0.queued, active: $0.active, delayed: $0.delayed, dead: $0.dead) },
             lastJobAt: activity.lastJobAt?.formatted(.iso8601))
+    }
+    router.get("metrics") { _, _ -> Response in
+        var headers = HTTPFields()
+        headers[.contentType] = Telemetry.contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: Telemetry.render())))
     }
     return Application(
         router: router,

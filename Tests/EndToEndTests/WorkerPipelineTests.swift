@@ -222,10 +222,10 @@ struct WorkerPipelineTests {
             let api = try RunningProcess(try TestEnvironment.binary("smscrm-api"), environment: apiEnvironment)
             let client = CurlHTTPClient()
             _ = try await waitForHTTP("\(publicURL)/health", client: client)
-            let worker = try RunningProcess(
-                try TestEnvironment.binary("smscrm-worker"),
-                environment: workerEnvironment(
-                    databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL, extra: ["PUBLIC_BASE_URL": publicURL]))
+            let workerEnvironment = workerEnvironment(
+                databaseURL: databaseURL, redisURL: redisURL, sandboxURL: sandboxURL, extra: ["PUBLIC_BASE_URL": publicURL])
+            let worker = try RunningProcess(try TestEnvironment.binary("smscrm-worker"), environment: workerEnvironment)
+            let workerURL = "http://127.0.0.1:\(workerEnvironment["WORKER_HEALTH_PORT"] ?? "")"
             _ = try await waitForSent(postgres, count: 30, timeout: .seconds(60))
 
             // The last recipient in line replies STOP before their turn.
@@ -261,6 +261,33 @@ struct WorkerPipelineTests {
             #expect(jobs?["delivered"] == count - 1 && jobs?["cancelled"] == 1, "\(stats.bodyText)")
             #expect(body?["delivered_within_5_min_percent"] as? Double == 100)
             #expect(body?["opt_out_rate_last_100_percent"] as? Double == 0, "the STOP came before any message to them")
+
+            // Both processes' /metrics show the flow with plausible values.
+            let apiMetrics = PrometheusText(try await client.execute(HTTPClientRequest(url: "\(publicURL)/metrics")).bodyText)
+            #expect(apiMetrics.sum("smscrm_message_outcomes_total", ["status": "delivered"]) == Double(count - 1))
+            #expect(apiMetrics.sum("smscrm_http_requests_total", ["route": "/webhooks/twilio/status", "status": "200"]) >= Double(count - 1))
+            #expect(apiMetrics.sum("smscrm_http_request_duration_seconds_count", ["route": "/webhooks/twilio/inbound"]) == 1)
+            #expect(apiMetrics.sum("smscrm_webhook_events_total", ["kind": "inbound", "outcome": "opt_out"]) == 1)
+            #expect(apiMetrics.value("smscrm_dependency_up", ["dependency": "postgres"]) == 1)
+            // The worker samples its gauges every 5 s.
+            var workerMetrics = PrometheusText("")
+            let sampled = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < sampled {
+                workerMetrics = PrometheusText(try await client.execute(HTTPClientRequest(url: "\(workerURL)/metrics")).bodyText)
+                if workerMetrics.value("smscrm_queue_depth", ["state": "queued"]) == 0 { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(workerMetrics.sum("smscrm_jobs_processed_total", ["outcome": "sent"]) == Double(count - 1))
+            // The STOPped contact's job was cancelled in PostgreSQL, so its pop was skipped at the claim.
+            #expect(workerMetrics.sum("smscrm_jobs_processed_total", ["outcome": "skipped"]) >= 1)
+            #expect(workerMetrics.sum("smscrm_twilio_request_duration_seconds_count", ["outcome": "accepted"]) == Double(count - 1))
+            #expect(workerMetrics.value("smscrm_queue_depth", ["state": "queued"]) == 0)
+            #expect(workerMetrics.value("smscrm_queue_depth", ["state": "dead"]) == 0)
+            #expect(workerMetrics.value("smscrm_webhook_lag_seconds", [:]) == 0)
+            #expect(workerMetrics.value("smscrm_kill_switch_active", ["scope": "global"]) == 0)
+            #expect(workerMetrics.value("smscrm_budget_spent_cents", ["tenant": tenantID, "period": "daily"]).map { $0 > 0 } == true)
+            #expect(workerMetrics.value("smscrm_opt_out_rate_last_100_percent", ["tenant": tenantID]) == 0)
+            #expect(workerMetrics.value("smscrm_dependency_up", ["dependency": "redis"]) == 1)
             await client.shutdown()
             #expect(worker.stop(signal: SIGTERM) == 0, "\(worker.output)")
             #expect(api.stop(signal: SIGTERM) == 0, "\(api.output)")
@@ -304,4 +331,45 @@ struct WorkerPipelineTests {
             return campaign
         }
     }
+}
+
+/// A parsed Prometheus text exposition, enough to check values in tests.
+struct PrometheusText {
+    struct Sample {
+        var name: String
+        var labels: [String: String]
+        var value: Double
+    }
+
+    let samples: [Sample]
+
+    init(_ text: String) {
+        var samples: [Sample] = []
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            let series = line[..<space]
+            var labels: [String: String] = [:]
+            var name = String(series)
+            if let open = series.firstIndex(of: "{"), let close = series.lastIndex(of: "}") {
+                name = String(series[..<open])
+                for pair in series[series.index(after: open)..<close].split(separator: ",") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2 else { continue }
+                    labels[String(parts[0])] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                }
+            }
+            samples.append(Sample(name: name, labels: labels, value: value))
+        }
+        self.samples = samples
+    }
+
+    private func matching(_ name: String, _ labels: [String: String]) -> [Sample] {
+        samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+    }
+
+    /// The sum over every series of `name` carrying `labels` (0 when none).
+    func sum(_ name: String, _ labels: [String: String]) -> Double { matching(name, labels).map(\.value).reduce(0, +) }
+
+    /// The value of the first series of `name` carrying `labels`; nil when none.
+    func value(_ name: String, _ labels: [String: String]) -> Double? { matching(name, labels).first?.value }
 }

@@ -164,6 +164,12 @@ public struct SendQueue: Sendable {
         return stride(from: 0, to: replies.count, by: 2).map { !replies[$0].isNull || !replies[$0 + 1].isNull }
     }
 
+    /// Jobs waiting in each number's list, for numbers that have work.
+    public func numberDepths() async throws -> [String: Int] {
+        let numbers = try await redis.command("ZRANGE", ready, 0, -1).array?.compactMap(\.string) ?? []
+        return try await listLengths(numbers)
+    }
+
     private func settle(_ job: QueuedJob, _ action: String, due: Date?) async throws -> Bool {
         try await redis.run(
             SendQueueScripts.settle, keys: [active, delayed, dead],

@@ -78,6 +78,14 @@ public struct TwilioClient: Sendable {
     /// `POST …/Messages.json`. Never throws: every failure is an outcome that
     /// says whether the message can have gone out.
     public func send(_ message: OutboundMessage) async -> SendOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcome = await request(message)
+        Telemetry.twilioRequest(outcome, duration: clock.now - start)
+        return outcome
+    }
+
+    private func request(_ message: OutboundMessage) async -> SendOutcome {
         var fields = [("To", message.to), ("From", message.from), ("Body", message.body)]
         if let callback = message.statusCallback { fields.append(("StatusCallback", callback)) }
         if let validity = message.validityPeriod { fields.append(("ValidityPeriod", String(min(max(validity, 1), 36_000)))) }

@@ -15,6 +15,10 @@ public struct WebhookResult: Sendable, Equatable {
     public var outcome: String
     /// The TwiML reply text for an inbound message; nil for an empty `<Response/>`.
     public var reply: String?
+    /// A status callback that moved a job to delivered, undelivered or failed: that status.
+    var finalStatus: String?
+    /// status or inbound, for metrics.
+    var kind = ""
 }
 
 /// Twilio's status callbacks and inbound messages: stored first (one row per
@@ -104,20 +108,22 @@ public struct TwilioWebhooks: Sendable {
                 let reply = kind == "inbound" ? try Self.reply(connection, tenantID: tenantID, body: parameters["Body"] ?? "") : nil
                 return WebhookResult(outcome: outcome, reply: reply)
             }
-            let result: WebhookResult
+            var result: WebhookResult
             if kind == "status" {
-                result = WebhookResult(
-                    outcome: try Self.applyStatus(
-                        connection, parameters: parameters, jobID: try event.decodeIfPresent("send_job_id"), configuration: configuration),
-                    reply: nil)
+                let applied = try Self.applyStatus(
+                    connection, parameters: parameters, jobID: try event.decodeIfPresent("send_job_id"), configuration: configuration)
+                result = WebhookResult(outcome: applied.outcome, reply: nil, finalStatus: applied.finalStatus)
             } else {
                 result = try Self.applyInbound(connection, parameters: parameters, tenantID: tenantID)
             }
+            result.kind = kind
             try connection.query(
                 "UPDATE webhook_events SET processed_at = now(), outcome = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1",
                 eventID, result.outcome)
             return result
         }
+        if !result.kind.isEmpty { Telemetry.webhookApplied(kind: result.kind, outcome: result.outcome) }
+        if let status = result.finalStatus { Telemetry.messageOutcome(status) }
         return result
     }
 
@@ -191,11 +197,11 @@ public struct TwilioWebhooks: Sendable {
 
     static func applyStatus(
         _ connection: PostgresConnection, parameters: [String: String], jobID: String?, configuration: Configuration
-    ) throws -> String {
+    ) throws -> (outcome: String, finalStatus: String?) {
         let sid = parameters["MessageSid"] ?? parameters["SmsSid"] ?? ""
         let twilioStatus = (parameters["MessageStatus"] ?? parameters["SmsStatus"] ?? "").lowercased()
-        guard knownStatuses.contains(twilioStatus) else { return "unknown_status" }
-        guard let (newStatus, newRank) = jobStatus(forTwilio: twilioStatus) else { return "ignored" }
+        guard knownStatuses.contains(twilioStatus) else { return ("unknown_status", nil) }
+        guard let (newStatus, newRank) = jobStatus(forTwilio: twilioStatus) else { return ("ignored", nil) }
         let columns = """
             id::text, tenant_id::text, status, provider_sid, to_phone, reserved_cents, reserved_daily_period::text AS daily,
             reserved_monthly_period::text AS monthly
@@ -208,7 +214,7 @@ public struct TwilioWebhooks: Sendable {
         if job == nil, !sid.isEmpty {
             job = try connection.query("SELECT \(columns) FROM send_jobs WHERE provider_sid = $1 FOR UPDATE", sid).first
         }
-        guard let job else { return "unknown_job" }
+        guard let job else { return ("unknown_job", nil) }
         let id: String = try job.decode("id")
         let tenantID: String = try job.decode("tenant_id")
         let phone: String = try job.decode("to_phone")
@@ -261,7 +267,7 @@ public struct TwilioWebhooks: Sendable {
                 }
             }
         }
-        return outcome
+        return (outcome, outcome == "applied" && newRank >= 3 ? newStatus : nil)
     }
 
     /// Puts a number on the tenant's do-not-contact list (source `provider`),
