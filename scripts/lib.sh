@@ -23,6 +23,11 @@ SMSCRM_PACKAGES=(
   postgresql-15 redis-server                             # servers for dev and tests (redis-tools comes along)
   curl procps python3                                    # readiness probes, ps, free_port
 )
+# What only scripts/test.sh needs on top (it passes them to ensure_packages; dev.sh doesn't).
+# shellcheck disable=SC2034 # used by scripts/test.sh
+SMSCRM_TEST_PACKAGES=(
+  prometheus                                             # promtool, for scripts/check-alerts.sh
+)
 
 say() { printf '[%s] %s\n' "${SMSCRM_LOG_TAG:-smscrm}" "$*" >&2; }
 die() { say "error: $*"; exit 1; }

@@ -2,7 +2,8 @@
 # Usage: scripts/test.sh [SWIFT TEST ARGS...]     e.g. scripts/test.sh --filter PostgresTests
 #
 # Runs the test suite against real, throwaway servers:
-#   1. installs missing Debian packages (scripts/lib.sh: ensure_packages);
+#   1. installs missing Debian packages (scripts/lib.sh: ensure_packages, plus SMSCRM_TEST_PACKAGES),
+#      then checks and unit-tests the Prometheus alert rules (scripts/check-alerts.sh; fails the run);
 #   2. starts PostgreSQL + Redis on free ports in a temporary directory, plus a second pair that
 #      only the tests which restart servers use (so restarts don't disturb tests running in parallel);
 #   3. swift build --build-tests, then swift test --skip-build "$@";
@@ -117,8 +118,10 @@ EOF
 }
 
 say "repository: $ROOT"
-# shellcheck disable=SC2119
-ensure_packages
+ensure_packages "${SMSCRM_TEST_PACKAGES[@]}"
+
+say "scripts/check-alerts.sh"
+"$ROOT/scripts/check-alerts.sh" || die "the alert rules in infra/prometheus/ failed their checks (scripts/check-alerts.sh)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/smscrm-test.XXXXXX")
 chmod 755 "$TMP" # the postgres user must reach its data directories inside

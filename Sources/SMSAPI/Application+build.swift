@@ -28,9 +28,14 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     // Middleware must be added before routes; the error middleware comes first
     // so it also shapes the errors of the authentication middleware.
     Telemetry.bootstrap()
+    let configuration = services.configuration
     router.add(middleware: ObservabilityMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(publicBaseURL: configuration.publicBaseURL, allowedOrigins: configuration.corsAllowedOrigins))
     router.add(middleware: RequestIDAndErrorMiddleware())
     router.add(middleware: AuthenticationMiddleware(identity: identity, publicOrigin: publicOrigin))
+    router.add(
+        middleware: RateLimitMiddleware(
+            redis: services.redis, perKey: configuration.rateLimitPerKey, perIP: configuration.rateLimitPerIP, logger: services.logger))
 
     HealthController(dependencies: services.dependencyCheck).addRoutes(to: router)
     AuthController(

@@ -19,14 +19,17 @@ struct APIHarness {
 
     static let password = "correct horse battery staple"
 
-    static func make(policy: SessionPolicy = SessionPolicy(bcryptCost: 4)) async throws -> APIHarness {
+    /// `environment` adds to (or overrides) the test configuration. Rate limits are off
+    /// unless a test turns them on: the suite's many requests all come from one "IP".
+    static func make(policy: SessionPolicy = SessionPolicy(bcryptCost: 4), environment: [String: String] = [:]) async throws -> APIHarness {
         let url = try await TestDatabases.createMigrated()
         let configuration = try AppConfiguration.load(
             from: [
                 "DATABASE_URL": url, "REDIS_URL": try TestEnvironment.redisURL(),
                 "PUBLIC_BASE_URL": "http://api.test", "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
                 "TWILIO_AUTH_TOKEN": "test-token", "DATABASE_POOL_SIZE": "4", "REDIS_POOL_SIZE": "4",
-            ], for: .api)
+                "RATE_LIMIT_PER_MINUTE_KEY": "0", "RATE_LIMIT_PER_MINUTE_IP": "0",
+            ].merging(environment) { $1 }, for: .api)
         var logger = Logger(label: "api-test")
         logger.logLevel = .critical
         let services = AppServices(configuration: configuration, applicationName: "smscrm-tests", logger: logger, sessionPolicy: policy)

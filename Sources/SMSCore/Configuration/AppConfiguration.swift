@@ -54,6 +54,18 @@ public struct AppConfiguration: Sendable {
     /// `SUPPRESS_AFTER_CARRIER_FAILURES`: how many 30003/30005/30006 failures to one number put it on
     /// do-not-contact. Default 3.
     public var suppressAfterCarrierFailures = 3
+    /// `RATE_LIMIT_PER_MINUTE_KEY`: requests one API key may make per minute. Default 600; 0 turns it off.
+    public var rateLimitPerKey = 600
+    /// `RATE_LIMIT_PER_MINUTE_IP`: requests per minute from one IP without an API key (sessions,
+    /// logins, anonymous). Default 300; 0 turns it off.
+    public var rateLimitPerIP = 300
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.com`) allowed to call the
+    /// API from a browser. Empty (the default): CORS is off.
+    public var corsAllowedOrigins: [String] = []
+    /// `WEBHOOK_RETENTION_DAYS`: processed webhook events older than this are purged. Default 30.
+    public var webhookRetentionDays = 30
+    /// `AUDIT_RETENTION_DAYS`: audit entries older than this are purged. Default 365.
+    public var auditRetentionDays = 365
 
     /// Reads and validates the environment for `role`.
     /// - Throws: ``ConfigurationError`` listing every missing or malformed variable.
@@ -99,10 +111,20 @@ public struct AppConfiguration: Sendable {
         let reconcileAfter = reader.optional("SEND_RECONCILE_AFTER_SECONDS", default: 120, parse: positiveInt(max: 86_400))
         let shutdownTimeout = reader.optional("WORKER_SHUTDOWN_TIMEOUT_SECONDS", default: 30, parse: positiveInt(max: 3_600))
         let suppressAfter = reader.optional("SUPPRESS_AFTER_CARRIER_FAILURES", default: 3, parse: positiveInt(max: 100))
+        let perKey = reader.optional("RATE_LIMIT_PER_MINUTE_KEY", default: 600) { Int($0).flatMap { (0...1_000_000).contains($0) ? $0 : nil } }
+        let perIP = reader.optional("RATE_LIMIT_PER_MINUTE_IP", default: 300) { Int($0).flatMap { (0...1_000_000).contains($0) ? $0 : nil } }
+        let cors: [String]? = reader.optional("CORS_ALLOWED_ORIGINS", default: []) { text in
+            let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let valid = origins.allSatisfy { ($0.hasPrefix("https://") || $0.hasPrefix("http://")) && !$0.dropFirst(8).contains("/") }
+            return valid ? origins : nil
+        }
+        let webhookRetention = reader.optional("WEBHOOK_RETENTION_DAYS", default: 30, parse: positiveInt(max: 3_650))
+        let auditRetention = reader.optional("AUDIT_RETENTION_DAYS", default: 365, parse: positiveInt(max: 36_500))
 
         guard reader.problems.isEmpty, let databaseURL, let port, let workerHealthPort, let publicBaseURL, let sid,
             let token, let apiBase, let concurrency, let level, let format, let databasePoolSize, let redisPoolSize,
-            let migrations, let twilioTimeout, let lease, let reconcileAfter, let shutdownTimeout, let suppressAfter
+            let migrations, let twilioTimeout, let lease, let reconcileAfter, let shutdownTimeout, let suppressAfter,
+            let perKey, let perIP, let cors, let webhookRetention, let auditRetention
         else {
             throw ConfigurationError(problems: reader.problems)
         }
@@ -119,6 +141,11 @@ public struct AppConfiguration: Sendable {
         configuration.reconcileAfter = .seconds(max(reconcileAfter, twilioTimeout + 5))
         configuration.shutdownTimeout = .seconds(shutdownTimeout)
         configuration.suppressAfterCarrierFailures = suppressAfter
+        configuration.rateLimitPerKey = perKey
+        configuration.rateLimitPerIP = perIP
+        configuration.corsAllowedOrigins = cors
+        configuration.webhookRetentionDays = webhookRetention
+        configuration.auditRetentionDays = auditRetention
         return configuration
     }
 }
