@@ -66,5 +66,12 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         authToken: services.configuration.twilioAuthToken, publicBaseURL: services.configuration.publicBaseURL, logger: services.logger
     ).addRoutes(to: router)
     InboxController(postgres: services.postgres).addRoutes(to: router)
+    let queue = SendQueue(redis: services.redis)
+    OperationsController(
+        postgres: services.postgres, queue: queue,
+        platform: PlatformKillSwitch(
+            postgres: services.postgres, redis: services.redis, reconcileAfter: configuration.reconcileAfter, logger: services.logger),
+        deadLetters: DeadLetters(postgres: services.postgres, queue: queue), drainTimeout: configuration.twilioTimeout + .seconds(5)
+    ).addRoutes(to: router)
     return router
 }

@@ -69,6 +69,7 @@ struct PipelineDuties: Service {
     let recovery: SendRecovery
     let launcher: CampaignLauncher
     let webhooks: TwilioWebhooks
+    let retention: Retention
     let logger: Logger
 
     func run() async throws {
@@ -89,6 +90,15 @@ struct PipelineDuties: Service {
             }
             if tick % 30 == 15 {
                 await duty("lost jobs") { _ = try await recovery.sweepLost() }
+            }
+            if tick % 300 == 60 {
+                await duty("retention") {
+                    let purged = try await retention.purge()
+                    if purged.webhookEvents + purged.auditEntries > 0 {
+                        logger.info(
+                            "purged old rows", metadata: ["webhook_events": "\(purged.webhookEvents)", "audit_entries": "\(purged.auditEntries)"])
+                    }
+                }
             }
             tick += 1
             try? await Task.sleep(for: .seconds(1))

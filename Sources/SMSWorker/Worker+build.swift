@@ -41,7 +41,10 @@ public func buildWorker(services: AppServices) -> ServiceGroup {
             .init(
                 service: PipelineDuties(
                     queue: queue, recovery: recovery, launcher: CampaignLauncher(postgres: services.postgres, queue: queue),
-                    webhooks: webhooks, logger: services.logger)),
+                    webhooks: webhooks,
+                    retention: Retention(
+                        postgres: services.postgres, webhookDays: configuration.webhookRetentionDays, auditDays: configuration.auditRetentionDays),
+                    logger: services.logger)),
             .init(service: MetricsSampler(services: services, queue: queue, webhooks: webhooks, interval: .seconds(5), logger: services.logger)),
             .init(
                 service: SendConsumers(
@@ -94,6 +97,12 @@ struct WorkerHealth: ResponseEncodable {
     let queue: Depth?
     /// When this process last finished a job; nil before the first.
     let lastJobAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case status, timestamp, postgres, redis, queue
+        case startedAt = "started_at"
+        case lastJobAt = "last_job_at"
+    }
 
     struct Depth: Encodable {
         let queued: Int

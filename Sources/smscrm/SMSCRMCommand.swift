@@ -9,7 +9,10 @@ struct SMSCRMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smscrm",
         abstract: "Operator commands for smscrm.",
-        subcommands: [Migrate.self, TenantCommand.self, UserCommand.self, APIKeyCommand.self])
+        subcommands: [
+            Migrate.self, TenantCommand.self, UserCommand.self, APIKeyCommand.self, PauseCommand.self, ResumeCommand.self,
+            QueueCommand.self, DeadLettersCommand.self, SessionsCommand.self,
+        ])
 }
 
 struct Migrate: AsyncParsableCommand {

@@ -166,4 +166,43 @@ struct ProcessTests {
         #expect(queue?["queued"] == 0 && queue?["active"] == 0 && queue?["delayed"] == 0 && queue?["dead"] == 0, "\(String(describing: body))")
         #expect(worker.stop(signal: SIGTERM) == 0, "\(worker.output)")
     }
+
+    @Test("smscrm pause --all / resume --all / queue / sessions revoke work against real servers and are audited")
+    func operatorCommands() async throws {
+        let url = try await TestDatabases.createMigrated()
+        var redis = try #require(URLComponents(string: try TestEnvironment.redisURL()))
+        redis.path = "/6"  // the global flag must not reach other tests' workers
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = url
+        environment["REDIS_URL"] = redis.string!
+        environment["LOG_LEVEL"] = "warning"
+        let cli = try TestEnvironment.binary("smscrm")
+        func run(_ arguments: [String]) throws -> ProcessRunner.Result {
+            try ProcessRunner.run(cli, arguments: arguments, environment: environment, timeout: .seconds(60))
+        }
+
+        let paused = try run(["pause", "--all", "--reason", "maintenance"])
+        #expect(paused.status == 0, "\(paused.stderr)")
+        #expect(paused.stdout.contains("paused all sending"))
+        let queue = try run(["queue"])
+        #expect(queue.status == 0, "\(queue.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(queue.stdout.utf8)) as? [String: Any]
+        #expect(report?["pending"] as? Int == 0)
+        #expect(report?["redis"] is [String: Any])
+        let resumed = try run(["resume", "--all"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("resumed all sending"))
+        let revoke = try run(["sessions", "revoke", "--all"])
+        #expect(revoke.status == 0, "\(revoke.stderr)")
+        let both = try run(["pause"])
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("--all"))
+
+        let postgres = TestDatabases.client(url, maxConnections: 1)
+        let actions = try await postgres.query("SELECT action, details->>'reason' FROM audit_log ORDER BY id").map {
+            "\(try $0.decode(at: 0, as: String.self)):\(try $0.decodeIfPresent(at: 1, as: String.self) ?? "")"
+        }
+        #expect(actions == ["platform.pause:maintenance", "platform.resume:", "sessions.revoke:"])
+        await postgres.shutdown()
+    }
 }

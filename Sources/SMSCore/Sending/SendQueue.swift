@@ -170,6 +170,12 @@ public struct SendQueue: Sendable {
         return try await listLengths(numbers)
     }
 
+    /// Takes jobs out of the dead list (retried or purged).
+    public func removeDead(_ jobs: [QueuedJob]) async throws {
+        guard !jobs.isEmpty else { return }
+        _ = try await redis.pipeline(jobs.map { RedisCommand("LREM", dead, 0, $0.member) })
+    }
+
     private func settle(_ job: QueuedJob, _ action: String, due: Date?) async throws -> Bool {
         try await redis.run(
             SendQueueScripts.settle, keys: [active, delayed, dead],

@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import Postgres
+import SMSCore
+
+/// Operator routes: the global kill switch and queue status for platform
+/// admins (`/admin/…`), and each tenant's queue status and dead letters.
+struct OperationsController {
+    let postgres: PostgresClient
+    let queue: SendQueue
+    let platform: PlatformKillSwitch
+    let deadLetters: DeadLetters
+    let drainTimeout: Duration
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.post("admin/pause") { request, context in try await pause(request, context: context) }
+        router.post("admin/resume") { _, context in try await resume(context: context) }
+        router.get("admin/queue") { _, context in try await adminQueue(context: context) }
+        router.get("tenants/:tenantId/queue") { _, context in try await tenantQueue(context: context) }
+        router.get("tenants/:tenantId/dead-letters") { request, context in try await listDead(request, context: context) }
+        router.post("tenants/:tenantId/dead-letters/retry") { request, context in try await retryDead(request, context: context) }
+        router.delete("tenants/:tenantId/dead-letters") { request, context in try await purgeDead(request, context: context) }
+    }
+
+    /// Platform admins only; anyone else is told the route needs one.
+    private func requirePlatformAdmin(_ context: AppRequestContext) throws -> Principal {
+        let principal = try context.requirePrincipal()
+        guard case .user(_, true) = principal.kind else {
+            throw APIError(.forbidden, code: "forbidden", message: "this needs a platform administrator")
+        }
+        return principal
+    }
+
+    struct PauseBody: Decodable {
+        let reason: String?
+    }
+
+    func pause(_ request: Request, context: AppRequestContext) async throws -> PlatformKillSwitch.State {
+        let principal = try requirePlatformAdmin(context)
+        var request = request
+        let reason = try await request.decodeOptionalJSON(as: PauseBody.self, context: context)?.reason
+        if let reason, reason.count > 500 { throw APIError.invalid("reason", "at most 500 characters") }
+        return try await platform.pause(
+            by: principal.auditActor.label ?? "platform admin", reason: reason,
+            audit: context.audit(tenantID: nil, action: "platform.pause", details: reason.map { ["reason": $0] } ?? [:]),
+            drainTimeout: drainTimeout)
+    }
+
+    func resume(context: AppRequestContext) async throws -> PlatformKillSwitch.State {
+        _ = try requirePlatformAdmin(context)
+        return try await platform.resume(audit: context.audit(tenantID: nil, action: "platform.resume"))
+    }
+
+    func adminQueue(context: AppRequestContext) async throws -> QueueReport {
+        _ = try requirePlatformAdmin(context)
+        return try await QueueReport.make(postgres: postgres, queue: queue, tenantID: nil)
+    }
+
+    func tenantQueue(context: AppRequestContext) async throws -> QueueReport {
+        let access = try context.tenantAccess(minimum: .viewer)
+        return try await QueueReport.make(postgres: postgres, queue: nil, tenantID: access.tenantID)
+    }
+
+    func listDead(_ request: Request, context: AppRequestContext) async throws -> PageBody<DeadLetter> {
+        let access = try context.tenantAccess(minimum: .viewer)
+        let page = try PageRequest(request)
+        return PageBody(try await deadLetters.list(tenantID: access.tenantID, cursor: page.cursor, limit: page.limit))
+    }
+
+    struct JobSelection: Decodable {
+        let jobIds: [String]?
+    }
+
+    struct Affected: Encodable, ResponseEncodable {
+        let jobs: Int
+    }
+
+    /// The body's `job_ids` (each a UUID), or nil for "all".
+    private func selection(_ request: Request, context: AppRequestContext) async throws -> [String]? {
+        var request = request
+        guard let ids = try await request.decodeOptionalJSON(as: JobSelection.self, context: context)?.jobIds else { return nil }
+        guard ids.count <= 10_000 else { throw APIError.invalid("job_ids", "at most 10,000 at a time") }
+        return try ids.enumerated().map { index, id in
+            guard let uuid = UUID(uuidString: id) else { throw APIError.invalid("job_ids[\(index)]", "must be a job id (UUID)") }
+            return uuid.uuidString.lowercased()
+        }
+    }
+
+    func retryDead(_ request: Request, context: AppRequestContext) async throws -> Affected {
+        let access = try context.tenantAccess(minimum: .admin)
+        let ids = try await selection(request, context: context)
+        return Affected(
+            jobs: try await deadLetters.retry(
+                tenantID: access.tenantID, jobIDs: ids, audit: context.audit(tenantID: access.tenantID, action: "dead_letters.retry")))
+    }
+
+    func purgeDead(_ request: Request, context: AppRequestContext) async throws -> Affected {
+        let access = try context.tenantAccess(minimum: .admin)
+        let ids = try await selection(request, context: context)
+        return Affected(
+            jobs: try await deadLetters.purge(
+                tenantID: access.tenantID, jobIDs: ids, audit: context.audit(tenantID: access.tenantID, action: "dead_letters.purge")))
+    }
+}
+
+extension PlatformKillSwitch.State: ResponseEncodable {}
+extension QueueReport: ResponseEncodable {}
+extension DeadLetter: ResponseEncodable {}
