@@ -3,7 +3,8 @@
 #   Replaces the whole database at $DATABASE_URL with the backup FILE (.sql.gz from
 #   scripts/backup.sh, or plain .sql): drops and recreates schema public, then replays the dump
 #   with psql ON_ERROR_STOP — all in one transaction, so a failed restore leaves the database as
-#   it was. Stop the API and workers first. Refuses to run without --yes or CONFIRM=yes.
+#   it was — and verifies that every table holds as many rows as the dump carried. Stop the API
+#   and workers first. Asks you to type the database name, or takes --yes / CONFIRM=yes.
 #   Without DATABASE_URL in the environment it uses .data/dev.env (the scripts/dev.sh stack).
 set -euo pipefail
 
@@ -33,9 +34,16 @@ fi
 [[ -n ${DATABASE_URL:-} ]] || die "DATABASE_URL is not set"
 REDACTED_URL=$(sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#' <<<"$DATABASE_URL")
 
+DBNAME=$(sed -E 's#^[a-z]+://[^/]*/([^?]*).*#\1#' <<<"$DATABASE_URL")
 if ((!YES)); then
-  die "this REPLACES every table in $REDACTED_URL with the contents of $FILE.
+  if [[ -t 0 ]]; then
+    say "this REPLACES every table in $REDACTED_URL with the contents of $FILE. Stop the API and workers first."
+    read -r -p "Type the database name ($DBNAME) to go on: " typed
+    [[ $typed == "$DBNAME" ]] || die "not confirmed; nothing changed"
+  else
+    die "this REPLACES every table in $REDACTED_URL with the contents of $FILE.
     Stop the API and workers, then run again with --yes (or CONFIRM=yes)."
+  fi
 fi
 
 PSQL=/usr/lib/postgresql/15/bin/psql
@@ -53,5 +61,25 @@ say "restoring $FILE into $REDACTED_URL"
   echo "DROP SCHEMA IF EXISTS public CASCADE;"
   echo "CREATE SCHEMA public;"
   "${READ[@]}"
-} | "$PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction --dbname="$DATABASE_URL" >/dev/null
-say "restore complete"
+} | PGOPTIONS="-c client_min_messages=warning" "$PSQL" -X -q -v ON_ERROR_STOP=1 --single-transaction --dbname="$DATABASE_URL" >/dev/null
+say "restore complete; verifying row counts"
+
+# What the dump carried: the data lines of each table's COPY block.
+EXPECTED=$("${READ[@]}" | awk '
+  /^COPY [^ ]+ .* FROM stdin;$/ { table = $2; rows[table] = 0; inside = 1; next }
+  inside && /^\\\.$/ { inside = 0; next }
+  inside { rows[table]++ }
+  END { for (t in rows) print t, rows[t] }' | sort)
+mismatches=0
+checked=0
+while read -r table want; do
+  [[ -n $table ]] || continue
+  have=$("$PSQL" -X -q -t -A --dbname="$DATABASE_URL" -c "SELECT count(*) FROM $table") || die "cannot count $table"
+  checked=$((checked + 1))
+  if [[ $have != "$want" ]]; then
+    say "MISMATCH: $table has $have rows, the backup has $want"
+    mismatches=$((mismatches + 1))
+  fi
+done <<<"$EXPECTED"
+((mismatches == 0)) || die "$mismatches tables do not match the backup"
+say "verified: $checked tables, every row count matches the backup"
