@@ -6,7 +6,8 @@
 #      then checks and unit-tests the Prometheus alert rules (scripts/check-alerts.sh; fails the run);
 #   2. starts PostgreSQL + Redis on free ports in a temporary directory, plus a second pair that
 #      only the tests which restart servers use (so restarts don't disturb tests running in parallel);
-#   3. swift build --build-tests, then swift test --skip-build "$@";
+#   3. swift build --build-tests, then swift test --skip-build "$@", then scripts/scan-logs.sh over
+#      every log the API/worker processes wrote (fails the run on a full phone number or secret);
 #   4. always stops every server and removes the temporary directory (failure, Ctrl-C, TERM too);
 #   5. exits with the tests' status and prints the wall time.
 #
@@ -19,6 +20,7 @@
 #   SMSCRM_TEST_POSTGRES_BIN                       /usr/lib/postgresql/15/bin
 #   SMSCRM_BIN_DIR                                 `swift build --show-bin-path` (the built executables)
 #   MIGRATIONS_DIR                                 <repo>/migrations
+#   SMSCRM_TEST_LOG_DIR                            where child processes' logs go (scanned afterwards)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -147,6 +149,8 @@ export SMSCRM_TEST_RESTART_POSTGRES="$TMP/restart-postgres"
 export SMSCRM_TEST_RESTART_REDIS="$TMP/restart-redis"
 export SMSCRM_TEST_POSTGRES_BIN="$PG_BIN"
 export MIGRATIONS_DIR="$ROOT/migrations"
+export SMSCRM_TEST_LOG_DIR="$TMP/process-logs"
+mkdir -p "$SMSCRM_TEST_LOG_DIR"
 say "DATABASE_URL=$DATABASE_URL"
 say "REDIS_URL=$REDIS_URL"
 say "SMSCRM_TEST_RESTARTABLE_DATABASE_URL=$SMSCRM_TEST_RESTARTABLE_DATABASE_URL"
@@ -162,4 +166,10 @@ say "swift test --skip-build $*"
 status=0
 run_step swift test --skip-build "$@" || status=$?
 if ((status == 0)); then say "tests passed"; else say "tests FAILED (status $status)"; fi
+
+# The log-scan test: nothing the API and worker processes logged during the run may contain a
+# full phone number or a secret (the tests' auth tokens, password and message bodies included).
+say "scripts/scan-logs.sh $SMSCRM_TEST_LOG_DIR"
+"$ROOT/scripts/scan-logs.sh" "$SMSCRM_TEST_LOG_DIR" e2e-token test-token "correct horse battery staple" "Hi N1" " Stop. " ||
+  { say "log scan FAILED"; status=1; }
 exit "$status"

@@ -16,6 +16,8 @@ struct RequestIDAndErrorMiddleware: RouterMiddleware {
         var context = context
         context.requestID = Self.acceptableID(request.headers[.xRequestID]) ?? UUID().uuidString.lowercased()
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        if let tenantID = Self.tenantID(inPath: request.uri.path) { context.logger[metadataKey: "tenant_id"] = .string(tenantID) }
+        let started = ContinuousClock.now
         var response: Response
         do {
             response = try await next(request, context)
@@ -23,7 +25,23 @@ struct RequestIDAndErrorMiddleware: RouterMiddleware {
             response = Self.errorResponse(error, request: request, context: context)
         }
         response.headers[.xRequestID] = context.requestID
+        // One access line per request: the route template, never the raw path or query
+        // (a search may carry a phone number).
+        let elapsed = ContinuousClock.now - started
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method)", "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)",
+                "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+            ])
         return response
+    }
+
+    /// The tenant a `/tenants/{id}/…` path is about, for log lines.
+    static func tenantID(inPath path: String) -> String? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard parts.count >= 2, parts[0] == "tenants", let uuid = UUID(uuidString: String(parts[1])) else { return nil }
+        return uuid.uuidString.lowercased()
     }
 
     /// Keeps a caller's id when it is short and plain, so logs correlate across services.

@@ -65,3 +65,7 @@ struct DependencySampler: Service {
         }
     }
 }
+
+extension DependencySampler: CustomStringConvertible {
+    var description: String { "DependencySampler(every: \(interval))" }
+}

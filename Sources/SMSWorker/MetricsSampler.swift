@@ -117,3 +117,7 @@ struct MetricsSampler: Service {
         }
     }
 }
+
+extension MetricsSampler: CustomStringConvertible {
+    var description: String { "MetricsSampler(every: \(interval))" }
+}

@@ -113,3 +113,13 @@ struct PipelineDuties: Service {
         }
     }
 }
+
+// ServiceLifecycle logs each service with String(describing:); the default
+// would print every stored property, configuration and secrets included.
+extension SendConsumers: CustomStringConvertible {
+    var description: String { "SendConsumers(concurrency: \(concurrency))" }
+}
+
+extension PipelineDuties: CustomStringConvertible {
+    var description: String { "PipelineDuties" }
+}

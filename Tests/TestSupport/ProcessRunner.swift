@@ -96,8 +96,12 @@ public enum ProcessRunner {
         }
     }
 
+    /// Child processes' output goes to `SMSCRM_TEST_LOG_DIR` when set (scripts/test.sh
+    /// scans it for leaked phone numbers and secrets after the run), else the temp directory.
     static func temporaryPath(_ suffix: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("smscrm-\(UUID().uuidString).\(suffix)").path
+        let directory = ProcessInfo.processInfo.environment["SMSCRM_TEST_LOG_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory
+        return directory.appendingPathComponent("smscrm-\(UUID().uuidString).\(suffix)").path
     }
 }
 
@@ -142,6 +146,7 @@ public final class RunningProcess: @unchecked Sendable {
             kill(pid, SIGKILL)
             _ = try? ProcessRunner.waitForExit(pid, until: .now + .seconds(10))
         }
-        unlink(logPath)
+        // Kept for scripts/scan-logs.sh when the run collects logs; test.sh deletes the directory.
+        if ProcessInfo.processInfo.environment["SMSCRM_TEST_LOG_DIR"] == nil { unlink(logPath) }
     }
 }

@@ -150,6 +150,17 @@ public struct AppConfiguration: Sendable {
     }
 }
 
+// Never print the configuration as it is: it holds the Twilio auth token and
+// database credentials. Anything that logs or interpolates it gets this instead.
+extension AppConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "AppConfiguration(database: \(Redact.url(databaseURL)), port: \(port), workerHealthPort: \(workerHealthPort), "
+            + "publicBaseURL: \(publicBaseURL), twilioAPIBase: \(twilioAPIBase), workerConcurrency: \(workerConcurrency), auth token: ***)"
+    }
+
+    public var debugDescription: String { description }
+}
+
 /// Every variable that was missing or malformed, by name.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     public struct Problem: Sendable, Equatable {

@@ -250,3 +250,7 @@ private struct InFlightChunk {
     let rows: Int
     let started: ContinuousClock.Instant
 }
+
+extension ImportProcessor: CustomStringConvertible {
+    public var description: String { "ImportProcessor" }
+}

@@ -72,4 +72,12 @@ public enum Redact {
 
     /// Secrets keep only their length.
     public static func secret(_ value: String) -> String { "[redacted \(value.count) chars]" }
+
+    /// A connection URL without its password: `postgres://app:***@db:5432/smscrm`.
+    public static func url(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return url }
+        let credentials = url[scheme.upperBound..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
 }
