@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "SMSAPI",
             dependencies: [
-                "SMSCore", "Postgres", "Redis", "ConnectionPool",
+                "SMSCore", "Postgres", "Redis", "ConnectionPool", "Curl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,3 +1,4 @@
+import Curl
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -82,7 +83,7 @@ struct WebhookController {
                     pairs = object.map { key, value in (key, (value as? String) ?? "\(value)") }
                 }
             } else {
-                pairs = Self.formPairs(String(decoding: body, as: UTF8.self))
+                pairs = FormEncoding.decode(String(decoding: body, as: UTF8.self))
                 valid = TwilioSignature.isValid(signature: signature, url: url, parameters: pairs, authToken: authToken)
             }
         }
@@ -99,18 +100,6 @@ struct WebhookController {
         var parameters: [String: String] = [:]
         for (name, value) in pairs { parameters[name] = value }
         return parameters
-    }
-
-    /// `application/x-www-form-urlencoded` pairs, in order, `+` as space.
-    static func formPairs(_ text: String) -> [(String, String)] {
-        text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ part: Substring) -> String {
-                let spaced = part.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
-            }
-            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
-        }
     }
 
     static func twiml(_ message: String?) -> Response {
