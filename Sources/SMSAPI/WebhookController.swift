@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import Redis
 import SMSCore
 
@@ -89,6 +90,7 @@ struct WebhookController {
         }
         guard valid else {
             _ = try? await redis.command("HINCRBY", Self.rejectedKey, route, 1)
+            Counter(label: "smscrm_webhook_signature_rejected_total", dimensions: [("route", "/webhooks/twilio/\(route)")]).increment()
             logger.warning(
                 "webhook signature rejected",
                 metadata: [

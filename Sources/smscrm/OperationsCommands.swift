@@ -55,7 +55,7 @@ struct PauseCommand: AsyncParsableCommand {
     @Option(help: "Why (kept with the pause and in the audit log).") var reason: String?
 
     func run() async throws {
-        let actor = "cli:\(ProcessInfo.processInfo.environment["USER"] ?? "operator")"
+        let actor = AuditActor.cli.label ?? "smscrm"
         let message = try await withStores { postgres, redis, configuration in
             let drain = configuration.twilioTimeout + .seconds(5)
             if scope.all {
@@ -69,7 +69,9 @@ struct PauseCommand: AsyncParsableCommand {
             guard
                 try await TenantStore(postgres: postgres).setPaused(
                     id: id, paused: true, by: actor, reason: reason,
-                    audit: AuditEntry(tenantID: id, actor: .cli, action: "tenant.pause", targetType: "tenant", targetID: id)) != nil
+                    audit: AuditEntry(
+                        tenantID: id, actor: .cli, action: "tenant.pause", targetType: "tenant", targetID: id,
+                        details: reason.map { ["reason": $0] } ?? [:])) != nil
             else { throw ValidationError("no tenant \(id)") }
             let killSwitch = KillSwitch(redis: redis)
             try await killSwitch.setTenant(id, paused: true)
@@ -96,7 +98,7 @@ struct ResumeCommand: AsyncParsableCommand {
             let id = scope.tenant!.lowercased()
             guard
                 try await TenantStore(postgres: postgres).setPaused(
-                    id: id, paused: false, by: "cli", reason: nil,
+                    id: id, paused: false, by: AuditActor.cli.label ?? "smscrm", reason: nil,
                     audit: AuditEntry(tenantID: id, actor: .cli, action: "tenant.resume", targetType: "tenant", targetID: id)) != nil
             else { throw ValidationError("no tenant \(id)") }
             try await KillSwitch(redis: redis).setTenant(id, paused: false)
@@ -203,12 +205,19 @@ struct SessionsCommand: AsyncParsableCommand {
         func run() async throws {
             let count = try await withDatabase { postgres in
                 try await postgres.withTransaction { connection in
+                    var target: String?
+                    if let user {
+                        guard let id = try connection.query("SELECT id::text FROM users WHERE lower(email) = lower($1)", user).first else {
+                            throw ValidationError("no user with the email \(user)")
+                        }
+                        target = try id.decode(at: 0, as: String.self)
+                    }
                     let deleted = try connection.query(
-                        "DELETE FROM sessions WHERE $1::text IS NULL OR user_id IN (SELECT id FROM users WHERE lower(email) = lower($1))", user
+                        "DELETE FROM sessions WHERE $1::uuid IS NULL OR user_id = $1::uuid", target
                     ).affectedRows
                     try AuditLog.record(
                         AuditEntry(
-                            tenantID: nil, actor: .cli, action: "sessions.revoke",
+                            tenantID: nil, actor: .cli, action: "sessions.revoke", targetType: target == nil ? nil : "user", targetID: target,
                             details: ["scope": user == nil ? "all" : "user", "sessions": String(deleted)]),
                         on: connection)
                     return deleted

@@ -22,6 +22,13 @@ struct ContactTests {
             #expect(created.object["consent_source"] as? String == "web_form")
             #expect(created.object["consent_at"] is String)
             #expect((created.object["attributes"] as? [String: Any])?["tier"] as? String == "gold")
+            // The API reads back the timestamps it writes (RFC 3339, UTC, milliseconds).
+            let consentAt = try #require(created.object["consent_at"] as? String)
+            #expect(consentAt.hasSuffix("Z"), "\(consentAt)")
+            let id = try #require(created.object["id"] as? String)
+            let roundTrip = try await client.call(.patch, "/tenants/\(tenant.id)/contacts/\(id)", as: .bearer(key), json: ["consent_at": consentAt, "consent_source": "web_form"])
+            #expect(roundTrip.status == .ok, "\(String(buffer: roundTrip.body))")
+            #expect(roundTrip.object["consent_at"] as? String == consentAt)
 
             let duplicate = try await client.call(.post, "/tenants/\(tenant.id)/contacts", as: .bearer(key), json: ["phone": "+61 412 345 678"])
             #expect(duplicate.status == .conflict)

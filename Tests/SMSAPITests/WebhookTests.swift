@@ -134,6 +134,7 @@ struct WebhookTests {
             #expect(try await fixture.job().decode("status", as: String.self) == "sent")
             let rejected = try await fixture.harness.services.redis.command("HGET", "smscrm:webhooks:rejected_signatures", "status").int ?? 0
             #expect(rejected >= cases.count)
+            #expect(Telemetry.render().contains(#"smscrm_webhook_signature_rejected_total{route="/webhooks/twilio/status"}"#))
         }
         await fixture.harness.shutdown()
     }
@@ -377,6 +378,8 @@ struct WebhookTests {
             let items = first.object["items"] as? [[String: Any]] ?? []
             #expect(items.map { $0["body"] as? String } == ["one", "two"])
             #expect(items.first?["contact_id"] as? String == fixture.contactID)
+            // RFC 3339 in UTC, as every API timestamp.
+            #expect((items.first?["received_at"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"#, options: .regularExpression) != nil)
             let cursor = try #require(first.object["next_cursor"] as? String)
             let second = try await client.call(.get, "/tenants/\(fixture.tenant.id)/inbox?limit=2&cursor=\(cursor)", as: .bearer(owner))
             #expect((second.object["items"] as? [[String: Any]])?.map { $0["body"] as? String } == ["three"])
