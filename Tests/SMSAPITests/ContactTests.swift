@@ -29,6 +29,12 @@ struct ContactTests {
             let roundTrip = try await client.call(.patch, "/tenants/\(tenant.id)/contacts/\(id)", as: .bearer(key), json: ["consent_at": consentAt, "consent_source": "web_form"])
             #expect(roundTrip.status == .ok, "\(String(buffer: roundTrip.body))")
             #expect(roundTrip.object["consent_at"] as? String == consentAt)
+            // Milliseconds survive the trip whatever their binary representation.
+            for value in ["2026-11-25T17:03:56.988Z", "2026-11-25T17:03:56.001Z", "2026-11-25T17:03:56.999Z", "2026-11-25T17:03:56.000Z"] {
+                let echoed = try await client.call(
+                    .patch, "/tenants/\(tenant.id)/contacts/\(id)", as: .bearer(key), json: ["consent_at": value, "consent_source": "web_form"])
+                #expect(echoed.object["consent_at"] as? String == value)
+            }
 
             let duplicate = try await client.call(.post, "/tenants/\(tenant.id)/contacts", as: .bearer(key), json: ["phone": "+61 412 345 678"])
             #expect(duplicate.status == .conflict)
