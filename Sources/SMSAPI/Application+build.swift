@@ -54,7 +54,11 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     CampaignController(
         campaigns: CampaignStore(postgres: services.postgres), insights: CampaignInsights(postgres: services.postgres),
         tenants: tenants, sendControl: sendControl,
-        launcher: CampaignLauncher(postgres: services.postgres, queue: SendQueue(redis: services.redis))
+        launcher: {
+            var launcher = CampaignLauncher(postgres: services.postgres, queue: SendQueue(redis: services.redis))
+            launcher.logger = services.logger
+            return launcher
+        }()
     ).addRoutes(to: router)
     ListController(lists: ContactListStore(postgres: services.postgres), contacts: ContactStore(postgres: services.postgres))
         .addRoutes(to: router)
