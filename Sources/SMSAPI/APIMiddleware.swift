@@ -32,7 +32,7 @@ struct RequestIDAndErrorMiddleware: RouterMiddleware {
             "request",
             metadata: [
                 "method": "\(request.method)", "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)",
-                "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                "duration_ms": "\(elapsed.milliseconds)",
             ])
         return response
     }

@@ -42,7 +42,8 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         identity: identity, tenants: tenants, throttle: LoginThrottle(redis: services.redis),
         secureCookies: services.configuration.publicBaseURL.lowercased().hasPrefix("https://")
     ).addRoutes(to: router)
-    let sendControl = SendControl(services: services)
+    let sendControl = SendControl(
+        postgres: services.postgres, redis: services.redis, configuration: services.configuration, logger: services.logger)
     TenantController(tenants: tenants, sendControl: sendControl, insights: CampaignInsights(postgres: services.postgres))
         .addRoutes(to: router)
     APIKeyController(identity: identity).addRoutes(to: router)
@@ -73,9 +74,8 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     let queue = SendQueue(redis: services.redis)
     OperationsController(
         postgres: services.postgres, queue: queue,
-        platform: PlatformKillSwitch(
-            postgres: services.postgres, redis: services.redis, reconcileAfter: configuration.reconcileAfter, logger: services.logger),
-        deadLetters: DeadLetters(postgres: services.postgres, queue: queue), drainTimeout: configuration.twilioTimeout + .seconds(5)
+        platform: PlatformKillSwitch(postgres: services.postgres, control: sendControl),
+        deadLetters: DeadLetters(postgres: services.postgres, queue: queue)
     ).addRoutes(to: router)
     return router
 }

@@ -35,8 +35,7 @@ struct HealthController: Sendable {
         }
         router.get("ready") { _, _ in
             let report = await dependencies.run()
-            Telemetry.dependency("postgres", up: report.postgres == nil)
-            Telemetry.dependency("redis", up: report.redis == nil)
+            Telemetry.dependencies(report)
             let failing = report.failing
             let readiness = Readiness(
                 status: report.isReady ? "ready" : "unavailable",

@@ -37,7 +37,7 @@ struct ObservabilityMiddleware: RouterMiddleware {
         let dimensions = [("method", request.method.rawValue), ("route", route), ("status", String(status))]
         Counter(label: "smscrm_http_requests_total", dimensions: dimensions).increment()
         Timer(label: "smscrm_http_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            .record(duration: elapsed)
     }
 
     static func serverTiming(_ pools: [String: Duration], total: Duration) -> String {
@@ -59,8 +59,7 @@ struct DependencySampler: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let report = await services.dependencyCheck.run()
-            Telemetry.dependency("postgres", up: report.postgres == nil)
-            Telemetry.dependency("redis", up: report.redis == nil)
+            Telemetry.dependencies(report)
             try? await Task.sleep(for: interval)
         }
     }

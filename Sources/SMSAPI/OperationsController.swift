@@ -10,7 +10,6 @@ struct OperationsController {
     let queue: SendQueue
     let platform: PlatformKillSwitch
     let deadLetters: DeadLetters
-    let drainTimeout: Duration
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("admin/pause") { request, context in try await pause(request, context: context) }
@@ -42,8 +41,7 @@ struct OperationsController {
         if let reason, reason.count > 500 { throw APIError.invalid("reason", "at most 500 characters") }
         return try await platform.pause(
             by: principal.auditActor.label ?? "platform admin", reason: reason,
-            audit: context.audit(tenantID: nil, action: "platform.pause", details: reason.map { ["reason": $0] } ?? [:]),
-            drainTimeout: drainTimeout)
+            audit: context.audit(tenantID: nil, action: "platform.pause", details: reason.map { ["reason": $0] } ?? [:]))
     }
 
     func resume(context: AppRequestContext) async throws -> PlatformKillSwitch.State {

@@ -40,8 +40,7 @@ struct MetricsSampler: Service {
 
     func sample() async {
         let report = await services.dependencyCheck.run()
-        Telemetry.dependency("postgres", up: report.postgres == nil)
-        Telemetry.dependency("redis", up: report.redis == nil)
+        Telemetry.dependencies(report)
         do {
             let depth = try await queue.depth()
             for (state, value) in [("queued", depth.queued), ("active", depth.active), ("delayed", depth.delayed), ("dead", depth.dead)] {

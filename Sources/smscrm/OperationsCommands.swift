@@ -57,13 +57,13 @@ struct PauseCommand: AsyncParsableCommand {
     func run() async throws {
         let actor = AuditActor.cli.label ?? "smscrm"
         let message = try await withStores { postgres, redis, configuration in
-            let drain = configuration.twilioTimeout + .seconds(5)
+            let control = SendControl(postgres: postgres, redis: redis, configuration: configuration, logger: cliLogger)
             if scope.all {
-                let state = try await PlatformKillSwitch(postgres: postgres, redis: redis, logger: cliLogger).pause(
+                let state = try await PlatformKillSwitch(postgres: postgres, control: control).pause(
                     by: actor, reason: reason,
-                    audit: AuditEntry(tenantID: nil, actor: .cli, action: "platform.pause", details: reason.map { ["reason": $0] } ?? [:]),
-                    drainTimeout: drain)
-                return "paused all sending\(state.inFlight.map { $0 > 0 ? " (\($0) sends still in flight after \(drain))" : "" } ?? "")"
+                    audit: AuditEntry(tenantID: nil, actor: .cli, action: "platform.pause", details: reason.map { ["reason": $0] } ?? [:]))
+                let left = state.inFlight ?? 0
+                return "paused all sending\(left > 0 ? " (\(left) sends still in flight after \(control.drainTimeout))" : "")"
             }
             let id = scope.tenant!.lowercased()
             guard
@@ -73,9 +73,8 @@ struct PauseCommand: AsyncParsableCommand {
                         tenantID: id, actor: .cli, action: "tenant.pause", targetType: "tenant", targetID: id,
                         details: reason.map { ["reason": $0] } ?? [:])) != nil
             else { throw ValidationError("no tenant \(id)") }
-            let killSwitch = KillSwitch(redis: redis)
-            try await killSwitch.setTenant(id, paused: true)
-            let left = try await killSwitch.waitForInFlight(tenantID: id, campaignID: nil, timeout: drain)
+            try await control.killSwitch.setTenant(id, paused: true)
+            let left = try await control.drain(tenantID: id, campaignID: nil)
             return "paused tenant \(id)\(left > 0 ? " (\(left) sends still in flight)" : "")"
         }
         print(message)
@@ -90,8 +89,9 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let message = try await withStores { postgres, redis, configuration in
+            let control = SendControl(postgres: postgres, redis: redis, configuration: configuration, logger: cliLogger)
             if scope.all {
-                let state = try await PlatformKillSwitch(postgres: postgres, redis: redis, logger: cliLogger).resume(
+                let state = try await PlatformKillSwitch(postgres: postgres, control: control).resume(
                     audit: AuditEntry(tenantID: nil, actor: .cli, action: "platform.resume"))
                 return "resumed all sending; \(state.resumedJobs ?? 0) parked jobs queued again"
             }
@@ -101,11 +101,8 @@ struct ResumeCommand: AsyncParsableCommand {
                     id: id, paused: false, by: AuditActor.cli.label ?? "smscrm", reason: nil,
                     audit: AuditEntry(tenantID: id, actor: .cli, action: "tenant.resume", targetType: "tenant", targetID: id)) != nil
             else { throw ValidationError("no tenant \(id)") }
-            try await KillSwitch(redis: redis).setTenant(id, paused: false)
-            let woken = try await SendRecovery(
-                configuration: .init(workerID: "cli", reconcileAfter: configuration.reconcileAfter), postgres: postgres,
-                queue: SendQueue(redis: redis), twilio: nil, logger: cliLogger
-            ).wakeParked(tenantID: id)
+            try await control.killSwitch.setTenant(id, paused: false)
+            let woken = try await control.wake(tenantID: id, campaignID: nil)
             return "resumed tenant \(id); \(woken) parked jobs queued again"
         }
         print(message)

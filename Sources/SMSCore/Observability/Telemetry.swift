@@ -67,7 +67,7 @@ public enum Telemetry {
         case .ambiguous: label = "ambiguous"; code = "ambiguous"
         }
         Timer(label: "smscrm_twilio_request_duration_seconds", dimensions: [("outcome", label)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+            .record(duration: duration)
         if let code { Counter(label: "smscrm_twilio_errors_total", dimensions: [("code", code)]).increment() }
     }
 
@@ -79,8 +79,10 @@ public enum Telemetry {
         Counter(label: "smscrm_message_outcomes_total", dimensions: [("status", status)]).increment()
     }
 
-    public static func dependency(_ name: String, up: Bool) {
-        Gauge(label: "smscrm_dependency_up", dimensions: [("dependency", name)]).record(up ? 1 : 0)
+    /// `smscrm_dependency_up` for PostgreSQL and Redis, from a dependency check.
+    public static func dependencies(_ report: DependencyCheck.Report) {
+        Gauge(label: "smscrm_dependency_up", dimensions: [("dependency", "postgres")]).record(report.postgres == nil ? 1 : 0)
+        Gauge(label: "smscrm_dependency_up", dimensions: [("dependency", "redis")]).record(report.redis == nil ? 1 : 0)
     }
 }
 

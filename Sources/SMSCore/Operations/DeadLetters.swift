@@ -68,10 +68,7 @@ public struct DeadLetters: Sendable {
             QueuedJob(numberID: try $0.decode(at: 1), jobID: try $0.decode(at: 0), segments: try $0.decode(at: 2))
         }
         try await queue.removeDead(jobs)
-        let recovery = SendRecovery(
-            configuration: .init(workerID: "dead-letters", reconcileAfter: .seconds(120)), postgres: postgres, queue: queue, twilio: nil,
-            logger: .init(label: "smscrm.dead-letters"))
-        try await recovery.push(jobs.map { SendRecovery.Requeue(job: $0, throughput: nil) }, atFront: false)
+        try await queue.push(inOrder: jobs, atFront: false)
         return jobs.count
     }
 

@@ -1,7 +1,5 @@
 import Foundation
-import Logging
 import Postgres
-import Redis
 
 /// The global kill switch (`smscrm pause --all`, `POST /admin/pause`):
 /// PostgreSQL's `platform_settings` holds the truth, the Redis flag is what
@@ -11,15 +9,11 @@ import Redis
 /// their own) back in its queue.
 public struct PlatformKillSwitch: Sendable {
     let postgres: PostgresClient
-    let killSwitch: KillSwitch
-    let recovery: SendRecovery
+    let control: SendControl
 
-    public init(postgres: PostgresClient, redis: RedisClient, reconcileAfter: Duration = .seconds(120), logger: Logger) {
+    public init(postgres: PostgresClient, control: SendControl) {
         self.postgres = postgres
-        self.killSwitch = KillSwitch(redis: redis)
-        self.recovery = SendRecovery(
-            configuration: .init(workerID: "platform", reconcileAfter: reconcileAfter), postgres: postgres,
-            queue: SendQueue(redis: redis), twilio: nil, logger: logger)
+        self.control = control
     }
 
     public struct State: Sendable, Encodable, Equatable {
@@ -39,7 +33,7 @@ public struct PlatformKillSwitch: Sendable {
     }
 
     /// Pauses every tenant's sending. Idempotent: a second pause keeps the first one's time, author and reason.
-    public func pause(by actor: String, reason: String?, audit: AuditEntry, drainTimeout: Duration) async throws -> State {
+    public func pause(by actor: String, reason: String?, audit: AuditEntry) async throws -> State {
         try await postgres.withTransaction { connection in
             try connection.query(
                 """
@@ -48,9 +42,9 @@ public struct PlatformKillSwitch: Sendable {
                 """, actor, reason)
             try AuditLog.record(audit, on: connection)
         }
-        try await killSwitch.setGlobal(paused: true)
+        try await control.killSwitch.setGlobal(paused: true)
         var state = try await state()
-        state.inFlight = try await killSwitch.waitForInFlight(tenantID: nil, campaignID: nil, timeout: drainTimeout)
+        state.inFlight = try await control.drain(tenantID: nil, campaignID: nil)
         return state
     }
 
@@ -59,9 +53,9 @@ public struct PlatformKillSwitch: Sendable {
             try connection.query("UPDATE platform_settings SET paused_at = NULL, paused_by = NULL, pause_reason = NULL, updated_at = now()")
             try AuditLog.record(audit, on: connection)
         }
-        try await killSwitch.setGlobal(paused: false)
+        try await control.killSwitch.setGlobal(paused: false)
         var state = try await state()
-        state.resumedJobs = try await recovery.wakeParked(tenantID: nil)
+        state.resumedJobs = try await control.wake(tenantID: nil, campaignID: nil)
         return state
     }
 }

@@ -73,6 +73,20 @@ public struct SendQueue: Sendable {
         return depth
     }
 
+    /// Pushes jobs of any numbers, number by number, keeping their order within
+    /// each number (a number's pace is recorded when `throughputs` has it).
+    public func push(inOrder jobs: [QueuedJob], throughputs: [String: Double] = [:], atFront: Bool) async throws {
+        var order: [String] = []
+        var byNumber: [String: [QueuedJob]] = [:]
+        for job in jobs {
+            if byNumber[job.numberID] == nil { order.append(job.numberID) }
+            byNumber[job.numberID, default: []].append(job)
+        }
+        for number in order {
+            try await push(byNumber[number] ?? [], numberID: number, segmentsPerSecond: throughputs[number], atFront: atFront)
+        }
+    }
+
     /// Leases the next job whose number may send now.
     public func pop(now: Date = Date()) async throws -> QueuePop {
         let reply = try await redis.run(

@@ -48,12 +48,6 @@ public struct SendRecovery: Sendable {
         self.logger = logger
     }
 
-    /// A job to put back in the queue, with its number's pace.
-    struct Requeue: Sendable {
-        var job: QueuedJob
-        var throughput: Double?
-    }
-
     // MARK: Stuck `sending` rows
 
     /// Jobs whose worker died holding them. One whose attempt never started
@@ -62,7 +56,7 @@ public struct SendRecovery: Sendable {
     /// - Returns: how many jobs were requeued and how many became unknown.
     @discardableResult
     public func recoverStuck(now: Date = Date()) async throws -> (requeued: Int, unknown: Int) {
-        let cutoff = now.addingTimeInterval(-seconds(configuration.reconcileAfter))
+        let cutoff = now.addingTimeInterval(-configuration.reconcileAfter.intervalSeconds)
         let rows = try await postgres.withTransaction { connection in
             let rows = try connection.query(
                 """
@@ -94,7 +88,7 @@ public struct SendRecovery: Sendable {
         for row in rows where !(try row.decode("attempted", as: Bool.self)) {
             requeue.append(QueuedJob(numberID: try row.decode("sending_number_id"), jobID: try row.decode("id"), segments: try row.decode("segments")))
         }
-        try await push(requeue.map { Requeue(job: $0, throughput: nil) }, atFront: true)
+        try await queue.push(inOrder: requeue, atFront: true)
         if !rows.isEmpty {
             logger.notice("recovered jobs left in sending", metadata: ["requeued": "\(requeue.count)", "unknown": "\(rows.count - requeue.count)"])
         }
@@ -120,7 +114,7 @@ public struct SendRecovery: Sendable {
     @discardableResult
     public func settleUnknown(now: Date = Date()) async throws -> [String: Settlement] {
         guard let twilio else { return [:] }
-        let cutoff = now.addingTimeInterval(-seconds(configuration.reconcileAfter))
+        let cutoff = now.addingTimeInterval(-configuration.reconcileAfter.intervalSeconds)
         let jobs = try await postgres.query(
             """
             WITH due AS (
@@ -190,7 +184,7 @@ public struct SendRecovery: Sendable {
             }
             if requeued {
                 let queued = QueuedJob(numberID: try job.decode("sending_number_id"), jobID: id, segments: try job.decode("segments"))
-                try await push([Requeue(job: queued, throughput: nil)], atFront: true)
+                try await queue.push(inOrder: [queued], atFront: true)
                 results[id] = .resent
                 logger.notice("an unknown send never reached Twilio: sending again", metadata: ["job_id": "\(id)"])
             }
@@ -218,7 +212,7 @@ public struct SendRecovery: Sendable {
     /// - Returns: how many jobs were pushed again.
     @discardableResult
     public func sweepLost(now: Date = Date()) async throws -> Int {
-        let cutoff = now.addingTimeInterval(-seconds(configuration.lostAfter))
+        let cutoff = now.addingTimeInterval(-configuration.lostAfter.intervalSeconds)
         let numbers = try await postgres.query(
             "SELECT DISTINCT j.sending_number_id::text FROM send_jobs j WHERE " + Self.lostCandidate, cutoff
         ).map { try $0.decode(at: 0, as: String.self) }
@@ -231,14 +225,10 @@ public struct SendRecovery: Sendable {
             FROM send_jobs j LEFT JOIN sending_numbers n ON n.id = j.sending_number_id
             WHERE j.sending_number_id = ANY($2::uuid[]) AND
             """ + Self.lostCandidate + " ORDER BY j.created_at LIMIT $3", cutoff, idle, configuration.batchSize * 50)
-        let candidates = try rows.map {
-            Requeue(
-                job: QueuedJob(numberID: try $0.decode(at: 1), jobID: try $0.decode(at: 0), segments: try $0.decode(at: 2)),
-                throughput: try $0.decodeIfPresent(at: 3))
-        }
-        let held = try await queue.isHeld(candidates.map(\.job))
+        let (candidates, throughputs) = try Self.jobsWithPace(rows)
+        let held = try await queue.isHeld(candidates)
         let lost = zip(candidates, held).filter { !$0.1 }.map(\.0)
-        try await push(lost, atFront: false)
+        try await queue.push(inOrder: lost, throughputs: throughputs, atFront: false)
         if !lost.isEmpty { logger.warning("re-pushed jobs Redis had lost", metadata: ["jobs": "\(lost.count)"]) }
         return lost.count
     }
@@ -272,12 +262,8 @@ public struct SendRecovery: Sendable {
               AND NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = j.campaign_id AND k.status = 'paused')
             ORDER BY j.created_at
             """, tenantID, campaignID)
-        let jobs = try rows.map {
-            Requeue(
-                job: QueuedJob(numberID: try $0.decode(at: 1), jobID: try $0.decode(at: 0), segments: try $0.decode(at: 2)),
-                throughput: try $0.decodeIfPresent(at: 3))
-        }
-        try await push(jobs, atFront: true)
+        let (jobs, throughputs) = try Self.jobsWithPace(rows)
+        try await queue.push(inOrder: jobs, throughputs: throughputs, atFront: true)
         return jobs.count
     }
 
@@ -295,21 +281,15 @@ public struct SendRecovery: Sendable {
         return try await queue.expedite(jobs)
     }
 
-    /// Pushes jobs number by number, keeping their order.
-    func push(_ jobs: [Requeue], atFront: Bool) async throws {
-        var order: [String] = []
-        var byNumber: [String: [Requeue]] = [:]
-        for item in jobs {
-            if byNumber[item.job.numberID] == nil { order.append(item.job.numberID) }
-            byNumber[item.job.numberID, default: []].append(item)
+    /// Rows of (id, sending_number_id, segments, throughput_sps) as jobs, and each number's pace.
+    static func jobsWithPace(_ rows: PostgresRows) throws -> ([QueuedJob], [String: Double]) {
+        var throughputs: [String: Double] = [:]
+        let jobs = try rows.map { row in
+            let job = QueuedJob(numberID: try row.decode(at: 1), jobID: try row.decode(at: 0), segments: try row.decode(at: 2))
+            if let pace: Double = try row.decodeIfPresent(at: 3) { throughputs[job.numberID] = pace }
+            return job
         }
-        for number in order {
-            let items = byNumber[number] ?? []
-            try await queue.push(items.map(\.job), numberID: number, segmentsPerSecond: items.first?.throughput, atFront: atFront)
-        }
+        return (jobs, throughputs)
     }
 
-    private func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
