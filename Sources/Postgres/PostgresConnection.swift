@@ -209,10 +209,12 @@ public final class PostgresConnection: PooledConnection {
     }
 }
 
-enum PostgresCopyText {
+/// COPY's text format, for callers that build the stream themselves
+/// (``PostgresConnection/copyFrom(_:produce:)``), possibly on several threads.
+public enum PostgresCopyText {
     /// Appends one row in COPY's text format: tab-separated, `\N` for NULL,
     /// backslash, tab, newline and carriage return escaped.
-    static func append(row: [String?], to buffer: inout [UInt8]) {
+    public static func append(row: [String?], to buffer: inout [UInt8]) {
         for (i, value) in row.enumerated() {
             if i > 0 { buffer.append(9) }
             guard let value else {

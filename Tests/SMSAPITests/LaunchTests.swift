@@ -93,4 +93,79 @@ struct LaunchTests {
         }
         await api.shutdown()
     }
+
+    @Test("a launch in several chunks, rendered on every core, gives ids in contact order; deleting the campaign or tenant deletes its jobs")
+    func chunkedLaunchAndCascade() async throws {
+        let api = try await APIHarness.make()
+        let postgres = api.services.postgres
+        let tenant = try await api.makeTenant()
+        let audience = try await seedAudience(postgres, tenantID: tenant.id, phones: [])
+        try await postgres.query(
+            """
+            WITH c AS (
+                INSERT INTO contacts (tenant_id, phone_e164, first_name, consent_at, consent_source)
+                SELECT $1::uuid, '+614130' || lpad(g::text, 5, '0'), CASE WHEN g % 7 = 0 THEN 'Zoë' ELSE 'Name' || g END, now(), 'test'
+                FROM generate_series(1, 5000) g RETURNING id)
+            INSERT INTO contact_list_members (tenant_id, list_id, contact_id) SELECT $1::uuid, $2::uuid, id FROM c
+            """, tenant.id, audience.listID)
+        let campaignID = try await postgres.query(
+            "INSERT INTO campaigns (tenant_id, name, body_template) VALUES ($1::uuid, 'Chunked', 'Hi {{first_name}}, sale today') RETURNING id::text",
+            tenant.id)[0].decode(at: 0, as: String.self)
+        try await postgres.query(
+            "INSERT INTO campaign_lists (tenant_id, campaign_id, list_id) VALUES ($1::uuid, $2::uuid, $3::uuid)", tenant.id, campaignID, audience.listID)
+        try await postgres.query(
+            "INSERT INTO campaign_sending_numbers (tenant_id, campaign_id, sending_number_id) VALUES ($1::uuid, $2::uuid, $3::uuid)",
+            tenant.id, campaignID, audience.numberID)
+        let queue = SendQueue(redis: api.services.redis)
+        var launcher = CampaignLauncher(postgres: postgres, queue: queue)
+        launcher.chunkSize = 2_200  // three chunks, the first two rendered in two parts each on this machine's cores
+
+        let result = try await launcher.launch(
+            tenantID: tenant.id, campaignID: campaignID,
+            audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "campaign.launch", targetType: "campaign", targetID: campaignID))
+
+        #expect(result.jobsCreated == 5_000 && result.jobsQueued == 5_000)
+        let jobs = try await postgres.query(
+            """
+            SELECT j.id::text, j.contact_id::text, j.body, j.encoding, j.segments, c.first_name FROM send_jobs j
+            JOIN contacts c ON c.id = j.contact_id WHERE j.campaign_id = $1::uuid ORDER BY j.id
+            """, campaignID)
+        #expect(jobs.count == 5_000)
+        let ids = try jobs.map { try $0.decode("id", as: String.self) }
+        #expect(Set(ids).count == 5_000)
+        #expect(ids.allSatisfy { $0.dropFirst(14).first == "7" }, "UUIDv7 layout")
+        let contactOrder = try jobs.map { try $0.decode("contact_id", as: String.self) }
+        #expect(contactOrder == contactOrder.sorted(), "ids grow in contact order")
+        for job in jobs {
+            let name: String = try job.decode("first_name")
+            #expect(try job.decode("body", as: String.self) == "Hi \(name), sale today")
+            #expect(try job.decode("encoding", as: String.self) == (name == "Zoë" ? "ucs2" : "gsm7"))
+        }
+        let listed = try await api.services.redis.command("LRANGE", "smscrm:{send}:q:\(audience.numberID)", 0, -1).array ?? []
+        #expect(listed.compactMap { $0.string?.split(separator: ":").first.map(String.init) } == ids, "pushed in contact order")
+
+        // Deleting the campaign deletes its jobs (a trigger, since send_jobs has no
+        // foreign key to campaigns); a job cannot move to another campaign.
+        await #expect(throws: PostgresError.self) {
+            try await postgres.query("UPDATE send_jobs SET campaign_id = gen_random_uuid() WHERE id = $1::uuid", ids[0])
+        }
+        try await postgres.query("DELETE FROM campaigns WHERE id = $1::uuid", campaignID)
+        #expect(try await postgres.query("SELECT count(*) FROM send_jobs WHERE campaign_id = $1::uuid", campaignID)[0].decode(at: 0, as: Int.self) == 0)
+
+        // And so does deleting the tenant, through its campaigns.
+        let relaunched = try await postgres.query(
+            "INSERT INTO campaigns (tenant_id, name, body_template) VALUES ($1::uuid, 'Again', 'Hi') RETURNING id::text", tenant.id)[0]
+            .decode(at: 0, as: String.self)
+        try await postgres.query(
+            "INSERT INTO campaign_lists (tenant_id, campaign_id, list_id) VALUES ($1::uuid, $2::uuid, $3::uuid)", tenant.id, relaunched, audience.listID)
+        try await postgres.query(
+            "INSERT INTO campaign_sending_numbers (tenant_id, campaign_id, sending_number_id) VALUES ($1::uuid, $2::uuid, $3::uuid)",
+            tenant.id, relaunched, audience.numberID)
+        _ = try await launcher.launch(
+            tenantID: tenant.id, campaignID: relaunched,
+            audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "campaign.launch", targetType: "campaign", targetID: relaunched))
+        try await postgres.query("DELETE FROM tenants WHERE id = $1::uuid", tenant.id)
+        #expect(try await postgres.query("SELECT count(*) FROM send_jobs WHERE tenant_id = $1::uuid", tenant.id)[0].decode(at: 0, as: Int.self) == 0)
+        await api.shutdown()
+    }
 }

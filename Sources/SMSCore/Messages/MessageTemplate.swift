@@ -58,6 +58,9 @@ public struct MessageTemplate: Sendable, Equatable {
     /// The placeholder names in order of first use, each once.
     public let placeholders: [String]
 
+    /// Whether any placeholder is a custom attribute (`attributes.…`).
+    public var readsAttributes: Bool { placeholders.contains { $0.hasPrefix("attributes.") } }
+
     private let parts: [Part]
 
     private enum Part: Sendable, Equatable {

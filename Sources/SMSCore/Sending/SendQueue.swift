@@ -56,6 +56,9 @@ public struct SendQueue: Sendable {
     var pace: String { "\(namespace):pace" }
     var queuePrefix: String { "\(namespace):q:" }
 
+    /// Jobs per push script call.
+    public static let pushBatch = 5_000
+
     /// Appends jobs for one number (at the back, or at the front for jobs that
     /// were parked and must keep their place), recording its throughput.
     @discardableResult
@@ -63,8 +66,8 @@ public struct SendQueue: Sendable {
         guard !jobs.isEmpty else { return 0 }
         var depth = 0
         // Batches keep each script call short; Redis runs scripts one at a time.
-        for start in stride(from: 0, to: jobs.count, by: 5_000) {
-            let batch = jobs[start..<min(start + 5_000, jobs.count)]
+        for start in stride(from: 0, to: jobs.count, by: Self.pushBatch) {
+            let batch = jobs[start..<min(start + Self.pushBatch, jobs.count)]
             let arguments = [
                 queuePrefix, String(Self.milliseconds(now)), numberID, segmentsPerSecond.map { String($0) } ?? "", atFront ? "1" : "0",
             ] + batch.map(\.item)
