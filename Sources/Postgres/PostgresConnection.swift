@@ -34,12 +34,34 @@ public final class PostgresConnection: PooledConnection {
 
     deinit { PQfinish(handle) }
 
-    /// Runs one parameterized statement (`PQexecParams`) and returns its rows.
+    /// Statements this connection has prepared, by SQL text and parameter types.
+    private var prepared: [PreparedKey: String] = [:]
+    private var preparedCount = 0
+
+    /// How many statements one connection keeps prepared; past it, statements
+    /// run unprepared (SQL built from varying text would otherwise grow the
+    /// server's memory without end).
+    public static let preparedStatementLimit = 500
+
+    private struct PreparedKey: Hashable {
+        var sql: String
+        var types: [UInt32]
+    }
+
+    /// Runs one parameterized statement and returns its rows.
+    ///
+    /// A statement with parameters is prepared the first time this connection
+    /// runs it (`PQprepare`) and executed by name after that
+    /// (`PQexecPrepared`), so PostgreSQL parses and plans it once per
+    /// connection instead of on every call: the send path runs the same dozen
+    /// statements for every message. Statements without parameters (BEGIN,
+    /// SET, FETCH, DDL) run as they are.
     @discardableResult
     public func query(_ sql: String, _ binds: [PostgresBind]) throws -> PostgresRows {
         let count = Int32(binds.count)
+        let types = binds.map { $0.oid }
+        let statement = binds.isEmpty ? nil : try preparedName(sql, types: types)
         let result: OpaquePointer? = sql.withCString { sqlPointer in
-            let types = binds.map { $0.oid }
             let formats = binds.map { $0.format.rawValue }
             let lengths = binds.map { Int32($0.bytes?.count ?? 0) }
             // Copy each value into one NUL-terminated buffer; libpq reads text
@@ -56,11 +78,34 @@ public final class PostgresConnection: PooledConnection {
             defer { for pointer in storage { pointer?.deallocate() } }
             return storage.withUnsafeMutableBufferPointer { values in
                 values.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
-                    PQexecParams(handle, sqlPointer, count, types, values.baseAddress, lengths, formats, 0)
+                    if let statement {
+                        return PQexecPrepared(handle, statement, count, values.baseAddress, lengths, formats, 0)
+                    }
+                    return PQexecParams(handle, sqlPointer, count, types, values.baseAddress, lengths, formats, 0)
                 }
             }
         }
-        return try consume(result)
+        do {
+            return try consume(result)
+        } catch let error as PostgresError where statement != nil && error.sqlState == .featureNotSupported {
+            // "cached plan must not change result type": a migration changed a
+            // table under this prepared statement. Prepare it afresh next time.
+            prepared[PreparedKey(sql: sql, types: types)] = nil
+            throw error
+        }
+    }
+
+    /// The name `sql` is prepared under on this connection, preparing it now
+    /// if need be; nil once the connection holds its limit of statements.
+    private func preparedName(_ sql: String, types: [UInt32]) throws -> String? {
+        let key = PreparedKey(sql: sql, types: types)
+        if let name = prepared[key] { return name }
+        guard prepared.count < Self.preparedStatementLimit else { return nil }
+        preparedCount += 1
+        let name = "smscrm_\(preparedCount)"
+        _ = try consume(PQprepare(handle, name, sql, Int32(types.count), types))
+        prepared[key] = name
+        return name
     }
 
     /// Runs one parameterized statement with variadic binds.

@@ -71,6 +71,8 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let syntaxError = SQLState(rawValue: "42601")
     public static let invalidTextRepresentation = SQLState(rawValue: "22P02")
     public static let adminShutdown = SQLState(rawValue: "57P01")
+    /// Also "cached plan must not change result type", after a schema change.
+    public static let featureNotSupported = SQLState(rawValue: "0A000")
 
     /// Errors worth retrying the whole transaction for.
     public var isTransient: Bool {

@@ -35,16 +35,17 @@ struct WebhookController {
         let parameters = try await verified(request, context: context, route: "status")
         let token = request.headers[HTTPField.Name("I-Twilio-Idempotency-Token")!]
         let jobID = request.uri.queryParameters.get("job_id")
-        let receipt = try await webhooks.receiveStatus(parameters: parameters, idempotencyToken: token, jobID: jobID)
-        // Stored and committed: from here on a failure only delays the effect (the worker's duty applies it).
-        do {
-            let result = try await webhooks.apply(eventID: receipt.eventID)
+        // Stored and committed when this returns: from here on a failure only
+        // delays the effect (the worker's duty applies it).
+        let (receipt, applied) = try await webhooks.receiveAndApplyStatus(parameters: parameters, idempotencyToken: token, jobID: jobID)
+        switch applied {
+        case .success(let result):
             if result.outcome == "unknown_status" || result.outcome == "unknown_job" {
                 logger.warning(
                     "status callback stored but not applied",
                     metadata: ["outcome": "\(result.outcome)", "event_id": "\(receipt.eventID)", "request_id": "\(context.requestID)"])
             }
-        } catch {
+        case .failure(let error):
             await webhooks.recordFailure(eventID: receipt.eventID, error: error)
             logger.error("applying a status callback failed; the worker will retry", metadata: ["event_id": "\(receipt.eventID)", "error": "\(error)"])
         }

@@ -22,6 +22,33 @@ struct ErrorAndTransactionTests {
         #expect(error?.description.contains("23505") == true)
     }
 
+    @Test("a statement with parameters is prepared once per connection, and prepared again after a schema change under it")
+    func statementsArePreparedOncePerConnection() async throws {
+        let client = TestDatabases.client(try await TestDatabases.createEmpty())
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TABLE notes (id int PRIMARY KEY, body text)")
+        try await client.withConnection { connection in
+            let select = "SELECT * FROM notes WHERE id = $1"
+            for id in 1...3 {
+                try connection.query("INSERT INTO notes VALUES ($1, $2)", id, "note \(id)")
+                #expect(try connection.query(select, id).first?.decode("body", as: String.self) == "note \(id)")
+            }
+            let statements = try connection.query("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql ORDER BY prepare_time")
+                .map { try $0.decode(at: 0, as: String.self) }
+            #expect(statements == ["INSERT INTO notes VALUES ($1, $2)", select], "each prepared once, by its text")
+            // Statements without parameters are not prepared.
+            try connection.query("SELECT count(*) FROM notes")
+            #expect(try connection.query("SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql")[0].decode(at: 0, as: Int.self) == 2)
+
+            // A new column changes SELECT *'s result type: PostgreSQL refuses the
+            // prepared plan once, and the next call prepares it afresh.
+            try connection.query("ALTER TABLE notes ADD COLUMN pinned boolean NOT NULL DEFAULT false")
+            let refused = #expect(throws: PostgresError.self) { try connection.query(select, 1) }
+            #expect(refused?.sqlState == .featureNotSupported)
+            #expect(try connection.query(select, 1).first?.decode("pinned", as: Bool.self) == false)
+        }
+    }
+
     @Test("a malformed value's error description does not quote the value")
     func invalidInputDoesNotLeakValue() async throws {
         let client = TestDatabases.client(try await TestDatabases.createEmpty())

@@ -405,4 +405,32 @@ struct WebhookTests {
         #expect(try await webhooks.lagSeconds() == 0)
         await fixture.harness.shutdown()
     }
+
+    @Test("a callback whose application fails is still stored and answered 200, with the error recorded, and the duty applies it later")
+    func failedApplicationIsKept() async throws {
+        let fixture = try await WebhookFixture.make()
+        // Every update of the job fails for now, as a broken deploy or a lock timeout would.
+        try await fixture.postgres.query(
+            "CREATE FUNCTION refuse_job_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$")
+        try await fixture.postgres.query(
+            "CREATE TRIGGER refuse_job_updates BEFORE UPDATE ON send_jobs FOR EACH ROW EXECUTE FUNCTION refuse_job_updates()")
+        try await fixture.harness.test { client in
+            let response = try await postSigned(
+                client, "/webhooks/twilio/status?job_id=\(fixture.jobID)", statusParameters(fixture, status: "delivered"))
+            #expect(response.status == .ok)
+        }
+        let event = try await fixture.postgres.query("SELECT processed_at IS NULL AS pending, attempts, last_error IS NOT NULL AS failed FROM webhook_events")
+        #expect(event.count == 1, "stored once, not rolled back with the failed application")
+        #expect(try event[0].decode("pending", as: Bool.self))
+        #expect(try event[0].decode("attempts", as: Int.self) == 1)
+        #expect(try event[0].decode("failed", as: Bool.self))
+        #expect(try await fixture.job().decode("status", as: String.self) == "sent")
+
+        try await fixture.postgres.query("DROP TRIGGER refuse_job_updates ON send_jobs")
+        try await fixture.postgres.query("UPDATE webhook_events SET received_at = now() - interval '1 minute'")
+        let webhooks = TwilioWebhooks(postgres: fixture.postgres, logger: fixture.harness.services.logger)
+        #expect(try await webhooks.applyPending() == 1)
+        #expect(try await fixture.job().decode("status", as: String.self) == "delivered")
+        await fixture.harness.shutdown()
+    }
 }

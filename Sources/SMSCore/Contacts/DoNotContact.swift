@@ -60,10 +60,13 @@ public struct DoNotContactStore: Sendable {
                 ON CONFLICT (tenant_id, phone_e164) DO NOTHING
                 """, tenantID, unique, reason, source.rawValue, createdBy
             ).affectedRows
+            // Through the contacts with these numbers, as TwilioWebhooks.cancelPending
+            // does and for the same reason; the worker's gate blocks any other job to them.
             let cancelled = try connection.query(
                 """
                 UPDATE send_jobs SET status = 'cancelled', failure_reason = 'do not contact', updated_at = now()
-                WHERE tenant_id = $1::uuid AND to_phone = ANY($2::text[]) AND status IN ('queued', 'deferred', 'parked')
+                WHERE contact_id IN (SELECT id FROM contacts WHERE tenant_id = $1::uuid AND phone_e164 = ANY($2::text[]))
+                  AND tenant_id = $1::uuid AND to_phone = ANY($2::text[]) AND status IN ('queued', 'deferred', 'parked')
                 """, tenantID, unique
             ).affectedRows
             var audit = audit
