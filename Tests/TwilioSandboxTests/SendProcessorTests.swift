@@ -109,6 +109,40 @@ struct SendProcessorTests {
         await fixture.shutdown()
     }
 
+    @Test("a number at its warmup cap defers the job to its next day, and the budget reservation taken just before is rolled back")
+    func warmupCapDefersAndReleases() async throws {
+        let fixture = try await PipelineFixture.make()
+        // Day one of a 1-message schedule, and that message already counted today.
+        let day = "2026-07-01"
+        try await fixture.postgres.query(
+            "UPDATE sending_numbers SET warmup_schedule = '[1, 10]', warmup_started_at = $2 WHERE tenant_id = $1::uuid",
+            fixture.tenantID, PipelineFixture.noonInSydney)
+        try await fixture.postgres.query(
+            """
+            INSERT INTO sending_number_usage (tenant_id, sending_number_id, day, messages, segments)
+            SELECT tenant_id, id, $2::date, 1, 1 FROM sending_numbers WHERE tenant_id = $1::uuid
+            """, fixture.tenantID, day)
+        try await withSandbox { sandbox in
+            let outcome = try await fixture.processor(sandbox).process(try await fixture.popOne(), now: PipelineFixture.noonInSydney)
+
+            // Midnight of 2 July in Sydney.
+            #expect(outcome == .deferred(.warmup, until: ISO8601DateFormatter().date(from: "2026-07-01T14:00:00Z")!))
+            let row = try await fixture.postgres.query(
+                "SELECT status, last_gate, attempts, reserved_cents FROM send_jobs WHERE campaign_id = $1::uuid", fixture.campaignID)[0]
+            #expect(try row.decode("status", as: String.self) == "deferred")
+            #expect(try row.decode("last_gate", as: String.self) == "warmup")
+            #expect(try row.decode("attempts", as: Int.self) == 0, "no attempt started")
+            #expect(try row.decode("reserved_cents", as: Decimal.self) == 0)
+            let spent = try await fixture.postgres.query(
+                "SELECT daily_spent_cents, monthly_spent_cents FROM budgets WHERE tenant_id = $1::uuid", fixture.tenantID)[0]
+            #expect(try spent.decode("daily_spent_cents", as: Decimal.self) == 0)
+            #expect(try spent.decode("monthly_spent_cents", as: Decimal.self) == 0)
+            #expect(try await fixture.postgres.query("SELECT messages FROM sending_number_usage")[0].decode(at: 0, as: Int.self) == 1)
+            #expect(await sandbox.sandbox.store.all().isEmpty)
+        }
+        await fixture.shutdown()
+    }
+
     @Test("a paused tenant parks the job and nothing reaches the sandbox")
     func killSwitchParks() async throws {
         let fixture = try await PipelineFixture.make()

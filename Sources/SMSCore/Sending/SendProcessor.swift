@@ -46,7 +46,6 @@ public struct SendProcessor: Sendable {
     let queue: SendQueue
     let twilio: TwilioClient
     let budget: BudgetLedger
-    let warmup: Warmup
     let killSwitch: KillSwitch
     let logger: Logger
 
@@ -60,7 +59,6 @@ public struct SendProcessor: Sendable {
         self.queue = queue
         self.twilio = twilio
         self.budget = BudgetLedger(postgres: postgres)
-        self.warmup = Warmup(postgres: postgres)
         self.killSwitch = KillSwitch(redis: redis)
         self.logger = logger
     }
@@ -125,43 +123,26 @@ public struct SendProcessor: Sendable {
 
     /// Budget, warmup, the request to Twilio and its record.
     private func send(_ job: QueuedJob, _ claimed: Claimed, snapshot: GateSnapshot, now: Date) async throws -> JobOutcome {
-        guard let reservation = try await reserve(job, claimed, now: now) else {
+        let dailyPeriod: String
+        let monthlyPeriod: String
+        switch try await admit(job, claimed, now: now) {
+        case .claimLost:
+            // Reconciled away while we held it: the reconciler queued the job
+            // again, so it is no longer ours. Nothing was reserved or counted.
             try await queue.complete(job)
             return .skipped
-        }
-        guard case .reserved(let dailyPeriod, let monthlyPeriod) = reservation else {
-            if case .exceeded(_, let retryAt) = reservation {
-                try await postpone(job, claimed, status: "deferred", gate: .budget, until: retryAt)
-                return .deferred(.budget, until: retryAt)
-            }
-            return .skipped
+        case .deferred(let gate, let until):
+            try await postpone(job, claimed, status: "deferred", gate: gate, until: until)
+            return .deferred(gate, until: until)
+        case .started(let daily, let monthly):
+            dailyPeriod = daily
+            monthlyPeriod = monthly
         }
         let release = {
             try await budget.release(tenantID: claimed.tenantID, cents: claimed.estimatedCents, dailyPeriod: dailyPeriod, monthlyPeriod: monthlyPeriod)
         }
-        let warmupDecision = try await warmup.admit(tenantID: claimed.tenantID, numberID: job.numberID, segments: claimed.segments, at: now)
-        if case .capReached(_, let retryAt) = warmupDecision {
-            try await release()
-            try await postpone(job, claimed, status: "deferred", gate: .warmup, until: retryAt)
-            return .deferred(.warmup, until: retryAt)
-        }
         try await countRate(tenantID: claimed.tenantID, now: now)
 
-        // The send itself. Everything before it is safe to repeat; from here on
-        // the row says an attempt started, so a crash leaves it for reconciliation.
-        let started = try await postgres.query(
-            """
-            UPDATE send_jobs SET attempts = attempts + 1, last_attempt_at = clock_timestamp(), last_gate = 'passed',
-                last_gate_at = now(), updated_at = now()
-            WHERE id = $1::uuid AND status = 'sending' AND claimed_by = $2
-            RETURNING id
-            """, job.jobID, claimed.token)
-        guard !started.isEmpty else {
-            // Reconciled away while we held it: the reconciler released the
-            // reservation and queued the job again, so it is no longer ours.
-            try await queue.complete(job)
-            return .skipped
-        }
         let validity = Int(ComplianceGates.windowCloses(after: now, snapshot: snapshot).timeIntervalSince(now))
         let outcome = await twilio.send(
             OutboundMessage(
@@ -229,30 +210,55 @@ public struct SendProcessor: Sendable {
         }
     }
 
-    /// Reserves the estimated cost and records the reservation on the row in
-    /// one transaction, so a crash cannot leave money held that no row accounts
-    /// for. Nil when the claim was lost meanwhile (nothing is reserved then).
-    private func reserve(_ job: QueuedJob, _ claimed: Claimed, now: Date) async throws -> BudgetDecision? {
+    /// What the budget and warmup gates decided, with the attempt's start.
+    enum Admission {
+        case claimLost
+        case deferred(Gate, until: Date)
+        /// Reserved against these periods, counted against the number's warmup,
+        /// and the row says an attempt started.
+        case started(daily: String, monthly: String)
+    }
+
+    /// Gates 5 and 6 and the start of the attempt, in one transaction: the
+    /// budget reservation (recorded on the row, so a crash cannot leave money
+    /// held that no row accounts for), the warmup count, and the mark that an
+    /// attempt started (from then on a crash leaves the job to be looked up
+    /// at Twilio, never re-sent blindly). A warmup refusal or a lost claim rolls
+    /// the reservation and the count back with it. One commit where this took
+    /// three.
+    private func admit(_ job: QueuedJob, _ claimed: Claimed, now: Date) async throws -> Admission {
         do {
             return try await postgres.withTransaction { connection in
                 let decision = try BudgetLedger.reserve(connection, tenantID: claimed.tenantID, cents: claimed.estimatedCents, at: now)
-                guard case .reserved(let daily, let monthly) = decision else { return decision }
-                let recorded = try connection.query(
+                guard case .reserved(let daily, let monthly) = decision else {
+                    guard case .exceeded(_, let retryAt) = decision else { throw Undo(admission: .claimLost) }
+                    return .deferred(.budget, until: retryAt)
+                }
+                if case .capReached(_, let retryAt) = try Warmup.admit(
+                    connection, tenantID: claimed.tenantID, numberID: job.numberID, segments: claimed.segments, at: now)
+                {
+                    throw Undo(admission: .deferred(.warmup, until: retryAt))
+                }
+                let started = try connection.query(
                     """
                     UPDATE send_jobs SET reserved_cents = $3, reserved_daily_period = $4::date, reserved_monthly_period = $5::date,
+                        attempts = attempts + 1, last_attempt_at = clock_timestamp(), last_gate = 'passed', last_gate_at = now(),
                         updated_at = now()
                     WHERE id = $1::uuid AND status = 'sending' AND claimed_by = $2
                     RETURNING id
                     """, job.jobID, claimed.token, claimed.estimatedCents, daily, monthly)
-                if recorded.isEmpty { throw ClaimLost() }
-                return decision
+                if started.isEmpty { throw Undo(admission: .claimLost) }
+                return .started(daily: daily, monthly: monthly)
             }
-        } catch is ClaimLost {
-            return nil
+        } catch let undo as Undo {
+            return undo.admission
         }
     }
 
-    struct ClaimLost: Error {}
+    /// Rolls ``admit(_:_:now:)``'s transaction back with this outcome.
+    struct Undo: Error {
+        let admission: Admission
+    }
 
     /// Exponential backoff with full jitter, or Twilio's Retry-After when longer.
     func backoff(attempt: Int, hint: Duration?) -> TimeInterval {
@@ -263,61 +269,60 @@ public struct SendProcessor: Sendable {
         return max(jittered, Double(hint?.components.seconds ?? 0))
     }
 
-    /// Moves the job to `sending` if it is still pending, and reads everything the gates need.
+    /// Moves the job to `sending` if it is still pending, and reads everything
+    /// the gates need, in one statement.
     func claim(_ job: QueuedJob) async throws -> Claimed? {
         let token = "\(configuration.workerID)/\(UUID().uuidString.prefix(8).lowercased())"
-        return try await postgres.withTransaction { connection in
-            let rows = try connection.query(
-                """
+        let rows = try await postgres.query(
+            """
+            WITH claimed AS (
                 UPDATE send_jobs SET status = 'sending', claimed_at = now(), claimed_by = $2, updated_at = now()
                 WHERE id = $1::uuid AND status IN ('queued', 'deferred', 'parked')
-                RETURNING tenant_id::text, campaign_id::text, contact_id::text, to_phone, from_phone, body, segments,
-                          estimated_cost_cents, attempts, max_attempts
-                """, job.jobID, token)
-            guard let row = rows.first else { return nil }
-            let tenantID: String = try row.decode("tenant_id")
-            var claimed = Claimed(
-                tenantID: tenantID, campaignID: try row.decode("campaign_id"), token: token, toPhone: try row.decode("to_phone"), fromPhone: try row.decode("from_phone"),
-                body: try row.decode("body"), segments: try row.decode("segments"), estimatedCents: try row.decode("estimated_cost_cents"),
-                attempts: try row.decode("attempts"), maxAttempts: try row.decode("max_attempts"), snapshot: nil)
-            let context = try connection.query(
-                """
-                SELECT (SELECT paused_at IS NOT NULL FROM platform_settings LIMIT 1) AS global_paused,
-                       t.paused_at IS NOT NULL AS tenant_paused, t.consent_required, t.timezone AS tenant_zone,
-                       t.quiet_hours_start AS t_start, t.quiet_hours_end AS t_end,
-                       k.status = 'paused' AS campaign_paused, k.status = 'cancelled' AS campaign_cancelled,
-                       k.quiet_hours_start AS k_start, k.quiet_hours_end AS k_end,
-                       c.opted_out_at IS NOT NULL AS opted_out, c.consent_at IS NOT NULL AS has_consent, c.timezone AS contact_zone,
-                       c.id IS NOT NULL AS contact_exists,
-                       EXISTS (SELECT 1 FROM do_not_contact d WHERE d.tenant_id = t.id AND d.phone_e164 = $4) AS dnc
-                FROM tenants t
-                JOIN campaigns k ON k.tenant_id = t.id AND k.id = $2::uuid
-                LEFT JOIN contacts c ON c.tenant_id = t.id AND c.id = $3::uuid
-                WHERE t.id = $1::uuid
-                """, tenantID, try row.decode("campaign_id", as: String.self), try row.decode("contact_id", as: String.self),
-                claimed.toPhone)
-            guard let c = context.first else { return claimed }
-            if !(try c.decode("contact_exists", as: Bool.self)) {
-                claimed.cancelReason = "contact deleted"
-                return claimed
-            }
-            if try c.decode("campaign_cancelled", as: Bool.self) {
-                claimed.cancelReason = "campaign cancelled"
-                return claimed
-            }
-            let window: QuietHours
-            if let start = try c.decodeIfPresent("k_start", as: Int.self), let end = try c.decodeIfPresent("k_end", as: Int.self) {
-                window = QuietHours(start: start, end: end)
-            } else {
-                window = QuietHours(start: try c.decode("t_start"), end: try c.decode("t_end"))
-            }
-            claimed.snapshot = GateSnapshot(
-                globalPaused: try c.decodeIfPresent("global_paused") ?? false, tenantPaused: try c.decode("tenant_paused"),
-                campaignPaused: try c.decode("campaign_paused"), onDoNotContact: try c.decode("dnc"), optedOut: try c.decode("opted_out"),
-                consentRequired: try c.decode("consent_required"), hasConsent: try c.decode("has_consent"), recipient: claimed.toPhone,
-                contactTimeZone: try c.decodeIfPresent("contact_zone"), tenantTimeZone: try c.decode("tenant_zone"), quietHours: window)
+                RETURNING tenant_id, campaign_id, contact_id, to_phone, from_phone, body, segments, estimated_cost_cents,
+                          attempts, max_attempts
+            )
+            SELECT j.tenant_id::text, j.campaign_id::text, j.to_phone, j.from_phone, j.body, j.segments, j.estimated_cost_cents,
+                   j.attempts, j.max_attempts, t.id IS NOT NULL AND k.id IS NOT NULL AS context_found,
+                   (SELECT paused_at IS NOT NULL FROM platform_settings LIMIT 1) AS global_paused,
+                   t.paused_at IS NOT NULL AS tenant_paused, t.consent_required, t.timezone AS tenant_zone,
+                   t.quiet_hours_start AS t_start, t.quiet_hours_end AS t_end,
+                   k.status = 'paused' AS campaign_paused, k.status = 'cancelled' AS campaign_cancelled,
+                   k.quiet_hours_start AS k_start, k.quiet_hours_end AS k_end,
+                   c.opted_out_at IS NOT NULL AS opted_out, c.consent_at IS NOT NULL AS has_consent, c.timezone AS contact_zone,
+                   c.id IS NOT NULL AS contact_exists,
+                   EXISTS (SELECT 1 FROM do_not_contact d WHERE d.tenant_id = j.tenant_id AND d.phone_e164 = j.to_phone) AS dnc
+            FROM claimed j
+            LEFT JOIN tenants t ON t.id = j.tenant_id
+            LEFT JOIN campaigns k ON k.tenant_id = j.tenant_id AND k.id = j.campaign_id
+            LEFT JOIN contacts c ON c.tenant_id = j.tenant_id AND c.id = j.contact_id
+            """, job.jobID, token)
+        guard let c = rows.first else { return nil }
+        var claimed = Claimed(
+            tenantID: try c.decode("tenant_id"), campaignID: try c.decode("campaign_id"), token: token, toPhone: try c.decode("to_phone"),
+            fromPhone: try c.decode("from_phone"), body: try c.decode("body"), segments: try c.decode("segments"),
+            estimatedCents: try c.decode("estimated_cost_cents"), attempts: try c.decode("attempts"), maxAttempts: try c.decode("max_attempts"),
+            snapshot: nil)
+        guard try c.decode("context_found", as: Bool.self) else { return claimed }
+        if !(try c.decode("contact_exists", as: Bool.self)) {
+            claimed.cancelReason = "contact deleted"
             return claimed
         }
+        if try c.decode("campaign_cancelled", as: Bool.self) {
+            claimed.cancelReason = "campaign cancelled"
+            return claimed
+        }
+        let window: QuietHours
+        if let start = try c.decodeIfPresent("k_start", as: Int.self), let end = try c.decodeIfPresent("k_end", as: Int.self) {
+            window = QuietHours(start: start, end: end)
+        } else {
+            window = QuietHours(start: try c.decode("t_start"), end: try c.decode("t_end"))
+        }
+        claimed.snapshot = GateSnapshot(
+            globalPaused: try c.decodeIfPresent("global_paused") ?? false, tenantPaused: try c.decode("tenant_paused"),
+            campaignPaused: try c.decode("campaign_paused"), onDoNotContact: try c.decode("dnc"), optedOut: try c.decode("opted_out"),
+            consentRequired: try c.decode("consent_required"), hasConsent: try c.decode("has_consent"), recipient: claimed.toPhone,
+            contactTimeZone: try c.decodeIfPresent("contact_zone"), tenantTimeZone: try c.decode("tenant_zone"), quietHours: window)
+        return claimed
     }
 
     private func finish(_ job: QueuedJob, _ claimed: Claimed, status: String, gate: Gate?, reason: String) async throws {
