@@ -11,14 +11,10 @@
 # the rows, and a few bad rows (impossible phones, bad emails) and repeated phones. It stays under
 # the 50 MB upload limit (about 45 bytes a row). The tenant and its contacts stay in the dev database.
 #
-# For a release figure, run the API from a release build in place of dev.sh's debug one:
-#   swift build -c release --product smscrm-api
-#   kill "$(cat .data/pids/smscrm-api.pid)"
-#   (set -a; source .data/dev.env; set +a; exec setsid nohup .build/release/smscrm-api >>.data/logs/smscrm-api.log 2>&1) &
-#   echo $! > .data/pids/smscrm-api.pid
-# (scripts/dev.sh stop stops it like the debug one; scripts/dev.sh start brings the debug build back.)
+# For a release figure, run the stack from release builds: SMSCRM_BUILD=release scripts/dev.sh restart
+# (then run this with SMSCRM_BUILD=release too, so it uses the release CLI).
 # Another stack (e.g. a release API on its own database and port): SMSCRM_ENV_FILE=its env file,
-# SMSCRM_API_PID_FILE=its pid file; SMSCRM_BIN_DIR picks the smscrm CLI (default: the debug build).
+# SMSCRM_API_PID_FILE=its pid file; SMSCRM_BIN_DIR picks the smscrm CLI (default: the SMSCRM_BUILD build).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=${1:-1000000}
@@ -39,7 +35,7 @@ API="http://127.0.0.1:${PORT:-3000}"
 PIDFILE=${SMSCRM_API_PID_FILE:-.data/pids/smscrm-api.pid}
 [[ -f $PIDFILE ]] || { echo "no $PIDFILE: was the API started by scripts/dev.sh?" >&2; exit 1; }
 API_PID=$(<"$PIDFILE")
-BIN=${SMSCRM_BIN_DIR:-$(swift build --show-bin-path)}
+BIN=${SMSCRM_BIN_DIR:-$(swift build -c "${SMSCRM_BUILD:-debug}" --show-bin-path)}
 [[ -x $BIN/smscrm ]] || { echo "$BIN/smscrm is not built: run swift build" >&2; exit 1; }
 
 CSV=$(mktemp --suffix=.csv)

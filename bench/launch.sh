@@ -5,14 +5,15 @@
 # prints how long POST …/launch took and how many jobs it created. The contacts, list, number
 # and campaign are made with SQL and the smscrm CLI in a fresh tenant; everything stays in the
 # dev database afterwards (scripts/dev.sh stop && rm -rf .data to start over).
-# For a release figure, run the API from a release build in place of dev.sh's debug one, as
-# bench/import.sh's header shows (swift build -c release --product smscrm-api, then restart the API).
+# For a release figure: SMSCRM_BUILD=release scripts/dev.sh restart, then SMSCRM_BUILD=release bench/launch.sh.
+# Stop the worker first (kill "$(cat .data/pids/smscrm-worker.pid)") or it starts sending the
+# million jobs at once and competes with the launch for the CPU.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N=${1:-1000000}
 [[ -f .data/dev.env ]] || { echo "no .data/dev.env: run scripts/dev.sh first" >&2; exit 1; }
 set -a; source .data/dev.env; set +a
-BIN=$(swift build --show-bin-path)
+BIN=$(swift build -c "${SMSCRM_BUILD:-debug}" --show-bin-path)
 PSQL=(/usr/lib/postgresql/15/bin/psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAt)
 API="http://127.0.0.1:${PORT:-3000}"
 

@@ -5,15 +5,14 @@
 # Twilio client and the sandbox — on the stack that scripts/dev.sh runs, and prints msgs/s and
 # the worker's peak RSS. The tenant is in UTC with a campaign quiet window twelve hours away, 20
 # numbers at 1,000 segments/s each and no budget cap, so the gates pass and pacing is not the
-# limit. For a release figure, run the worker (and API) from a release build, as bench/import.sh's
-# header shows for the API (swift build -c release --product smscrm-worker; restart it from
-# .build/release with .data/dev.env). Everything stays in the dev database afterwards.
+# limit. For a release figure: SMSCRM_BUILD=release scripts/dev.sh restart (API, worker and sandbox
+# all optimised), then SMSCRM_BUILD=release bench/pipeline.sh. Everything stays in the dev database.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N=${1:-100000}
 [[ -f .data/dev.env ]] || { echo "no .data/dev.env: run scripts/dev.sh first" >&2; exit 1; }
 set -a; source .data/dev.env; set +a
-BIN=$(swift build --show-bin-path)
+BIN=$(swift build -c "${SMSCRM_BUILD:-debug}" --show-bin-path)
 PSQL=(/usr/lib/postgresql/15/bin/psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAt)
 API="http://127.0.0.1:${PORT:-3000}"
 now() { date +%s.%N; }

@@ -13,6 +13,8 @@
 #
 # Configuration: defaults below < the environment < .env in the repository root (if present).
 # DEV_PG_PORT / DEV_REDIS_PORT move the dev servers (keep them below 32768, the ephemeral range).
+# SMSCRM_BUILD=release builds and runs optimised binaries (what the benchmarks under bench/ measure);
+# the default is debug.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -187,9 +189,11 @@ cmd_start() {
   start_servers
   write_env_file
 
-  say "swift build"
-  swift build
-  BIN_DIR=$(swift build --show-bin-path)
+  local build=${SMSCRM_BUILD:-debug}
+  [[ $build == debug || $build == release ]] || die "SMSCRM_BUILD must be debug or release, got '$build'"
+  say "swift build -c $build"
+  swift build -c "$build"
+  BIN_DIR=$(swift build -c "$build" --show-bin-path)
 
   say "smscrm migrate ($MIGRATIONS_DIR)"
   "$BIN_DIR/smscrm" migrate

@@ -117,6 +117,25 @@ struct ProcessTests {
         #expect(api.stop(signal: SIGTERM) == 0, "\(api.output)")
     }
 
+    @Test("a second smscrm-api on a port already taken exits 1 with one line naming the error, not a crash report")
+    func apiOnATakenPortExitsCleanly() async throws {
+        let url = try await TestDatabases.createMigrated()
+        let port = TestEnvironment.freePort()
+        let environment = processEnvironment(databaseURL: url, redisURL: try TestEnvironment.redisURL(), port: port, healthPort: 1)
+        let first = try RunningProcess(try TestEnvironment.binary("smscrm-api"), environment: environment)
+        let client = CurlHTTPClient()
+        defer { Task { await client.shutdown() } }
+        _ = try await waitForHTTP("http://127.0.0.1:\(port)/health", client: client)
+
+        let second = try ProcessRunner.run(try TestEnvironment.binary("smscrm-api"), arguments: [], environment: environment, timeout: .seconds(20))
+
+        #expect(second.status == 1, "\(second.stderr)")
+        #expect(second.stderr.contains("smscrm-api: "), "\(second.stderr)")
+        #expect(second.stderr.contains("Address already in use"), "\(second.stderr)")
+        #expect(!second.stderr.contains("crashed"), "\(second.stderr)")
+        #expect(first.stop(signal: SIGTERM) == 0, "\(first.output)")
+    }
+
     @Test("/ready answers 503 naming Redis when Redis is unreachable, while /health stays 200")
     func readyNamesTheFailingDependency() async throws {
         let url = try await TestDatabases.createMigrated()

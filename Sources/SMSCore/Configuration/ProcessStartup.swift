@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// What every executable does first: read the environment, or exit 78
 /// (EX_CONFIG) naming every bad variable; then bootstrap logging.
@@ -11,6 +12,21 @@ public enum ProcessStartup {
         } catch {
             FileHandle.standardError.write(Data("smscrm: \(error.description)\n".utf8))
             exit(78)
+        }
+    }
+
+    /// Runs the process's services, and exits 0 when they stop cleanly. An
+    /// error that stops them (a port already taken, a dependency refusing at
+    /// start) is logged and printed as one line and exits 1, not as a crash
+    /// report of an error thrown at top level.
+    public static func run(_ program: String, logger: Logger, _ services: () async throws -> Void) async -> Never {
+        do {
+            try await services()
+            exit(0)
+        } catch {
+            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
+            FileHandle.standardError.write(Data("\(program): \(error)\n".utf8))
+            exit(1)
         }
     }
 }
