@@ -168,4 +168,51 @@ struct LaunchTests {
         #expect(try await postgres.query("SELECT count(*) FROM send_jobs WHERE tenant_id = $1::uuid", tenant.id)[0].decode(at: 0, as: Int.self) == 0)
         await api.shutdown()
     }
+
+    @Test("a launch whose insert fails stops its reader, leaves no job and the campaign a draft, and a later launch works")
+    func failedLaunchLeavesNothing() async throws {
+        let api = try await APIHarness.make()
+        let postgres = api.services.postgres
+        let tenant = try await api.makeTenant()
+        let audience = try await seedAudience(postgres, tenantID: tenant.id, phones: [])
+        try await postgres.query(
+            """
+            WITH c AS (
+                INSERT INTO contacts (tenant_id, phone_e164, first_name, consent_at, consent_source)
+                SELECT $1::uuid, '+614140' || lpad(g::text, 5, '0'), 'Name' || g, now(), 'test' FROM generate_series(1, 5000) g RETURNING id)
+            INSERT INTO contact_list_members (tenant_id, list_id, contact_id) SELECT $1::uuid, $2::uuid, id FROM c
+            """, tenant.id, audience.listID)
+        let campaignID = try await postgres.query(
+            "INSERT INTO campaigns (tenant_id, name, body_template) VALUES ($1::uuid, 'Fails', 'Hi {{first_name}}') RETURNING id::text",
+            tenant.id)[0].decode(at: 0, as: String.self)
+        try await postgres.query(
+            "INSERT INTO campaign_lists (tenant_id, campaign_id, list_id) VALUES ($1::uuid, $2::uuid, $3::uuid)", tenant.id, campaignID, audience.listID)
+        try await postgres.query(
+            "INSERT INTO campaign_sending_numbers (tenant_id, campaign_id, sending_number_id) VALUES ($1::uuid, $2::uuid, $3::uuid)",
+            tenant.id, campaignID, audience.numberID)
+        // The third chunk's insert fails, while the reader is still rendering and handing over chunks.
+        try await postgres.query(
+            """
+            CREATE FUNCTION refuse_third_chunk() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF (SELECT count(*) FROM send_jobs WHERE campaign_id = NEW.campaign_id) >= 2000 THEN RAISE EXCEPTION 'refused'; END IF;
+                RETURN NEW;
+            END $$
+            """)
+        try await postgres.query(
+            "CREATE TRIGGER refuse_third_chunk BEFORE INSERT ON send_jobs FOR EACH ROW EXECUTE FUNCTION refuse_third_chunk()")
+        var launcher = CampaignLauncher(postgres: postgres, queue: SendQueue(redis: api.services.redis))
+        launcher.chunkSize = 1_000
+        let audit = AuditEntry(tenantID: tenant.id, actor: .cli, action: "campaign.launch", targetType: "campaign", targetID: campaignID)
+
+        await #expect(throws: PostgresError.self) { try await launcher.launch(tenantID: tenant.id, campaignID: campaignID, audit: audit) }
+
+        #expect(try await postgres.query("SELECT count(*) FROM send_jobs WHERE campaign_id = $1::uuid", campaignID)[0].decode(at: 0, as: Int.self) == 0)
+        #expect(try await postgres.query("SELECT status FROM campaigns WHERE id = $1::uuid", campaignID)[0].decode(at: 0, as: String.self) == "draft")
+        #expect(try await api.services.redis.command("LLEN", "smscrm:{send}:q:\(audience.numberID)").int == 0)
+        try await postgres.query("DROP TRIGGER refuse_third_chunk ON send_jobs")
+        let result = try await launcher.launch(tenantID: tenant.id, campaignID: campaignID, audit: audit)
+        #expect(result.jobsCreated == 5_000 && result.jobsQueued == 5_000)
+        await api.shutdown()
+    }
 }

@@ -308,9 +308,13 @@ final class LaunchHandOff<Item: Sendable>: Sendable {
 
     private let state = Mutex(State())
     private let available = DispatchSemaphore(value: 0)
-    private let space: DispatchSemaphore
+    private let space = DispatchSemaphore(value: 0)
 
-    init(capacity: Int) { space = DispatchSemaphore(value: capacity) }
+    init(capacity: Int) {
+        // Created at 0 and raised by hand: libdispatch traps when a semaphore is
+        // freed below the value it was created with, which a failed launch leaves.
+        for _ in 0..<capacity { space.signal() }
+    }
 
     func send(_ item: Item) throws {
         space.wait()
