@@ -26,7 +26,9 @@ struct ConfigurationTests {
 
     @Test("every missing or malformed variable is reported at once")
     func allProblemsAtOnce() {
-        let environment = ["PORT": "99999", "LOG_LEVEL": "loud", "WORKER_CONCURRENCY": "0", "TWILIO_ACCOUNT_SID": "nope"]
+        let environment = [
+            "PORT": "99999", "LOG_LEVEL": "loud", "WORKER_CONCURRENCY": "0", "TWILIO_ACCOUNT_SID": "nope", "DATABASE_POOL_SIZE": "1",
+        ]
 
         let error = #expect(throws: ConfigurationError.self) { try AppConfiguration.load(from: environment, for: .worker) }
 
@@ -34,8 +36,10 @@ struct ConfigurationTests {
             Set(error?.problems.map(\.variable) ?? [])
                 == [
                     "DATABASE_URL", "REDIS_URL", "PORT", "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-                    "WORKER_CONCURRENCY", "LOG_LEVEL",
+                    "WORKER_CONCURRENCY", "LOG_LEVEL", "DATABASE_POOL_SIZE",
                 ])
+        // A launch holds two connections, so one is refused with the reason.
+        #expect(error?.problems.first { $0.variable == "DATABASE_POOL_SIZE" }?.message.contains("two connections") == true)
     }
 
     @Test("malformed secrets and URLs are reported without echoing their values")

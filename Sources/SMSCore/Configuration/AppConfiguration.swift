@@ -36,7 +36,7 @@ public struct AppConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// `LOG_FORMAT`: json (default) or text.
     public var logFormat: LogFormat
-    /// `DATABASE_POOL_SIZE`: PostgreSQL connections per process. Default 10.
+    /// `DATABASE_POOL_SIZE`: PostgreSQL connections per process, at least 2 (a launch holds two). Default 10.
     public var databasePoolSize: Int
     /// `REDIS_POOL_SIZE`: Redis connections per process. Default 10.
     public var redisPoolSize: Int
@@ -104,7 +104,9 @@ public struct AppConfiguration: Sendable {
         let concurrency = reader.optional("WORKER_CONCURRENCY", default: 4, parse: positiveInt(max: 1000))
         let level = reader.optional("LOG_LEVEL", default: Logger.Level.info) { Logger.Level(rawValue: $0.lowercased()) }
         let format = reader.optional("LOG_FORMAT", default: LogFormat.json) { LogFormat(rawValue: $0.lowercased()) }
-        let databasePoolSize = reader.optional("DATABASE_POOL_SIZE", default: 10, parse: positiveInt(max: 1000))
+        let databasePoolSize = reader.optional(
+            "DATABASE_POOL_SIZE", default: 10, hint: "a whole number from 2 to 1000: a campaign launch holds two connections",
+            parse: wholeNumber(in: 2...1000))
         let migrations = reader.optional("MIGRATIONS_DIR", default: "./migrations") { $0.isEmpty ? nil : $0 }
         let twilioTimeout = reader.optional("TWILIO_TIMEOUT_SECONDS", default: 15, parse: positiveInt(max: 120))
         let lease = reader.optional("SEND_LEASE_SECONDS", default: 60, parse: positiveInt(max: 3_600))
@@ -194,9 +196,11 @@ struct EnvironmentReader {
         return parsed(name, raw, hint: hint, secret: secret, parse: parse)
     }
 
-    mutating func optional<T>(_ name: String, default fallback: T, secret: Bool = false, parse: (String) -> T?) -> T? {
+    mutating func optional<T>(
+        _ name: String, default fallback: T, hint: String? = nil, secret: Bool = false, parse: (String) -> T?
+    ) -> T? {
         guard let raw = value(name) else { return fallback }
-        return parsed(name, raw, hint: nil, secret: secret, parse: parse)
+        return parsed(name, raw, hint: hint, secret: secret, parse: parse)
     }
 
     private mutating func parsed<T>(_ name: String, _ raw: String, hint: String?, secret: Bool, parse: (String) -> T?) -> T? {
@@ -212,9 +216,11 @@ private func portNumber(_ text: String) -> Int? {
     return port
 }
 
-private func positiveInt(max: Int) -> (String) -> Int? {
+private func positiveInt(max: Int) -> (String) -> Int? { wholeNumber(in: 1...max) }
+
+private func wholeNumber(in range: ClosedRange<Int>) -> (String) -> Int? {
     { text in
-        guard let value = Int(text), (1...max).contains(value) else { return nil }
+        guard let value = Int(text), range.contains(value) else { return nil }
         return value
     }
 }
