@@ -72,8 +72,9 @@ public struct TwilioWebhooks: Sendable {
     }
 
     /// Stores a verified status callback and applies it, in one transaction
-    /// when it is new: one commit and no re-read of the event, where storing
-    /// and then applying took two of each (every message brings two callbacks).
+    /// when it is new: one commit and one row written for the event, where
+    /// storing and then applying took two commits, a re-read and an update
+    /// (every message brings two callbacks).
     /// A duplicate, or a new event whose application fails (rolled back whole),
     /// takes the two-step path: stored and committed on its own, then applied,
     /// so an event is never lost to a failure to apply it.
@@ -85,16 +86,25 @@ public struct TwilioWebhooks: Sendable {
         let event = StatusEvent(parameters: parameters, idempotencyToken: idempotencyToken, jobID: jobID)
         let configuration = self.configuration
         if let payload = try? Self.payload(parameters),
-            let done = try? await postgres.withTransaction({ connection -> (WebhookReceipt, WebhookResult)? in
-                guard
-                    let id: Int64 = try connection.query(
-                        Self.insertEvent, event.key, "status", nil as String?, event.jobID, event.sid, event.status, payload
-                    ).first?.decode(at: 0)
-                else { return nil }
+            let done = try? await postgres.withTransaction({ connection -> (WebhookReceipt, WebhookResult) in
+                // Applied first, then stored as processed with its outcome: one row
+                // version instead of an insert and an update. A duplicate finds the
+                // key taken and rolls the application back with it (it waited on the
+                // job's row lock, so the first one's effect is already there).
                 let applied = try Self.applyStatus(connection, parameters: parameters, jobID: event.jobID, configuration: configuration)
                 var result = WebhookResult(outcome: applied.outcome, reply: nil, finalStatus: applied.finalStatus)
                 result.kind = "status"
-                try Self.markProcessed(connection, eventID: id, outcome: result.outcome)
+                guard
+                    let id: Int64 = try connection.query(
+                        """
+                        INSERT INTO webhook_events (event_key, kind, send_job_id, message_sid, message_status, payload, processed_at,
+                                                    outcome, attempts)
+                        VALUES ($1, 'status', $2::uuid, $3, $4, $5::jsonb, now(), $6, 1)
+                        ON CONFLICT (event_key) DO NOTHING
+                        RETURNING id
+                        """, event.key, event.jobID, event.sid, event.status, payload, result.outcome
+                    ).first?.decode(at: 0)
+                else { throw DuplicateEvent() }
                 return (WebhookReceipt(eventID: id, duplicate: false), result)
             })
         {
@@ -128,6 +138,8 @@ public struct TwilioWebhooks: Sendable {
         let existing = try await postgres.query("SELECT id FROM webhook_events WHERE event_key = $1", key)
         return WebhookReceipt(eventID: try existing[0].decode(at: 0), duplicate: true)
     }
+
+    struct DuplicateEvent: Error {}
 
     static let insertEvent = """
         INSERT INTO webhook_events (event_key, kind, tenant_id, send_job_id, message_sid, message_status, payload)
