@@ -100,22 +100,9 @@ struct LaunchTests {
         let postgres = api.services.postgres
         let tenant = try await api.makeTenant()
         let audience = try await seedAudience(postgres, tenantID: tenant.id, phones: [])
-        try await postgres.query(
-            """
-            WITH c AS (
-                INSERT INTO contacts (tenant_id, phone_e164, first_name, consent_at, consent_source)
-                SELECT $1::uuid, '+614130' || lpad(g::text, 5, '0'), CASE WHEN g % 7 = 0 THEN 'Zoë' ELSE 'Name' || g END, now(), 'test'
-                FROM generate_series(1, 5000) g RETURNING id)
-            INSERT INTO contact_list_members (tenant_id, list_id, contact_id) SELECT $1::uuid, $2::uuid, id FROM c
-            """, tenant.id, audience.listID)
-        let campaignID = try await postgres.query(
-            "INSERT INTO campaigns (tenant_id, name, body_template) VALUES ($1::uuid, 'Chunked', 'Hi {{first_name}}, sale today') RETURNING id::text",
-            tenant.id)[0].decode(at: 0, as: String.self)
-        try await postgres.query(
-            "INSERT INTO campaign_lists (tenant_id, campaign_id, list_id) VALUES ($1::uuid, $2::uuid, $3::uuid)", tenant.id, campaignID, audience.listID)
-        try await postgres.query(
-            "INSERT INTO campaign_sending_numbers (tenant_id, campaign_id, sending_number_id) VALUES ($1::uuid, $2::uuid, $3::uuid)",
-            tenant.id, campaignID, audience.numberID)
+        try await seedContacts(postgres, tenantID: tenant.id, listID: audience.listID, phonePrefix: "+614130", count: 5_000)
+        let campaignID = try await seedCampaign(
+            postgres, tenantID: tenant.id, listID: audience.listID, numberID: audience.numberID, name: "Chunked", template: "Hi {{first_name}}, sale today")
         let queue = SendQueue(redis: api.services.redis)
         var launcher = CampaignLauncher(postgres: postgres, queue: queue)
         launcher.chunkSize = 2_200  // three chunks, the first two rendered in two parts each on this machine's cores
@@ -153,14 +140,8 @@ struct LaunchTests {
         #expect(try await postgres.query("SELECT count(*) FROM send_jobs WHERE campaign_id = $1::uuid", campaignID)[0].decode(at: 0, as: Int.self) == 0)
 
         // And so does deleting the tenant, through its campaigns.
-        let relaunched = try await postgres.query(
-            "INSERT INTO campaigns (tenant_id, name, body_template) VALUES ($1::uuid, 'Again', 'Hi') RETURNING id::text", tenant.id)[0]
-            .decode(at: 0, as: String.self)
-        try await postgres.query(
-            "INSERT INTO campaign_lists (tenant_id, campaign_id, list_id) VALUES ($1::uuid, $2::uuid, $3::uuid)", tenant.id, relaunched, audience.listID)
-        try await postgres.query(
-            "INSERT INTO campaign_sending_numbers (tenant_id, campaign_id, sending_number_id) VALUES ($1::uuid, $2::uuid, $3::uuid)",
-            tenant.id, relaunched, audience.numberID)
+        let relaunched = try await seedCampaign(
+            postgres, tenantID: tenant.id, listID: audience.listID, numberID: audience.numberID, name: "Again", template: "Hi")
         _ = try await launcher.launch(
             tenantID: tenant.id, campaignID: relaunched,
             audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "campaign.launch", targetType: "campaign", targetID: relaunched))
@@ -175,21 +156,9 @@ struct LaunchTests {
         let postgres = api.services.postgres
         let tenant = try await api.makeTenant()
         let audience = try await seedAudience(postgres, tenantID: tenant.id, phones: [])
-        try await postgres.query(
-            """
-            WITH c AS (
-                INSERT INTO contacts (tenant_id, phone_e164, first_name, consent_at, consent_source)
-                SELECT $1::uuid, '+614140' || lpad(g::text, 5, '0'), 'Name' || g, now(), 'test' FROM generate_series(1, 5000) g RETURNING id)
-            INSERT INTO contact_list_members (tenant_id, list_id, contact_id) SELECT $1::uuid, $2::uuid, id FROM c
-            """, tenant.id, audience.listID)
-        let campaignID = try await postgres.query(
-            "INSERT INTO campaigns (tenant_id, name, body_template) VALUES ($1::uuid, 'Fails', 'Hi {{first_name}}') RETURNING id::text",
-            tenant.id)[0].decode(at: 0, as: String.self)
-        try await postgres.query(
-            "INSERT INTO campaign_lists (tenant_id, campaign_id, list_id) VALUES ($1::uuid, $2::uuid, $3::uuid)", tenant.id, campaignID, audience.listID)
-        try await postgres.query(
-            "INSERT INTO campaign_sending_numbers (tenant_id, campaign_id, sending_number_id) VALUES ($1::uuid, $2::uuid, $3::uuid)",
-            tenant.id, campaignID, audience.numberID)
+        try await seedContacts(postgres, tenantID: tenant.id, listID: audience.listID, phonePrefix: "+614140", count: 5_000)
+        let campaignID = try await seedCampaign(
+            postgres, tenantID: tenant.id, listID: audience.listID, numberID: audience.numberID, name: "Fails", template: "Hi {{first_name}}")
         // The third chunk's insert fails, while the reader is still rendering and handing over chunks.
         try await postgres.query(
             """
@@ -215,4 +184,32 @@ struct LaunchTests {
         #expect(result.jobsCreated == 5_000 && result.jobsQueued == 5_000)
         await api.shutdown()
     }
+}
+
+/// `count` consenting contacts on the list, phones `phonePrefix` + 5 digits; every
+/// seventh is named Zoë, so its body needs UCS-2.
+func seedContacts(_ postgres: PostgresClient, tenantID: String, listID: String, phonePrefix: String, count: Int) async throws {
+    try await postgres.query(
+        """
+        WITH c AS (
+            INSERT INTO contacts (tenant_id, phone_e164, first_name, consent_at, consent_source)
+            SELECT $1::uuid, $3 || lpad(g::text, 5, '0'), CASE WHEN g % 7 = 0 THEN 'Zoë' ELSE 'Name' || g END, now(), 'test'
+            FROM generate_series(1, $4::int) g RETURNING id)
+        INSERT INTO contact_list_members (tenant_id, list_id, contact_id) SELECT $1::uuid, $2::uuid, id FROM c
+        """, tenantID, listID, phonePrefix, count)
+}
+
+/// A draft campaign on one list and one number.
+func seedCampaign(
+    _ postgres: PostgresClient, tenantID: String, listID: String, numberID: String, name: String, template: String
+) async throws -> String {
+    let id = try await postgres.query(
+        "INSERT INTO campaigns (tenant_id, name, body_template) VALUES ($1::uuid, $2, $3) RETURNING id::text", tenantID, name, template
+    )[0].decode(at: 0, as: String.self)
+    try await postgres.query(
+        "INSERT INTO campaign_lists (tenant_id, campaign_id, list_id) VALUES ($1::uuid, $2::uuid, $3::uuid)", tenantID, id, listID)
+    try await postgres.query(
+        "INSERT INTO campaign_sending_numbers (tenant_id, campaign_id, sending_number_id) VALUES ($1::uuid, $2::uuid, $3::uuid)",
+        tenantID, id, numberID)
+    return id
 }
