@@ -35,16 +35,19 @@ func insertJob(_ postgres: PostgresClient, tenant: Tenant, status: String, dead:
 
 @Suite("Operations: global kill switch, queue status, dead letters, retention")
 struct OperationsTests {
-    /// A Redis database no other test uses: the global kill switch would park their jobs.
-    static func isolatedRedis() throws -> String {
+    /// A Redis database no other test uses: the global kill switch would park
+    /// their jobs, and these tests count the whole database's queue. Tests of
+    /// this suite run in parallel, so each takes its own (4 and 5; the end-to-end
+    /// tests use 6 to 8).
+    static func isolatedRedis(_ database: Int) throws -> String {
         var components = try #require(URLComponents(string: try TestEnvironment.redisURL()))
-        components.path = "/5"
+        components.path = "/\(database)"
         return components.string!
     }
 
     @Test("a platform admin pauses and resumes everything (audited); resume wakes parked jobs; tenant owners cannot")
     func globalKillSwitch() async throws {
-        let harness = try await APIHarness.make(environment: ["REDIS_URL": try Self.isolatedRedis()])
+        let harness = try await APIHarness.make(environment: ["REDIS_URL": try Self.isolatedRedis(5)])
         let tenant = try await harness.makeTenant()
         let owner = try await harness.makeKey(role: .owner, in: tenant)
         let admin = try await harness.identity.createUser(email: "root\(UUID().uuidString.prefix(6))@example.com", password: APIHarness.password, isPlatformAdmin: true)
@@ -105,7 +108,7 @@ struct OperationsTests {
 
     @Test("dead letters are listed with their last error, retried back into the queue, or purged")
     func deadLetters() async throws {
-        let harness = try await APIHarness.make(environment: ["REDIS_URL": try Self.isolatedRedis()])
+        let harness = try await APIHarness.make(environment: ["REDIS_URL": try Self.isolatedRedis(4)])
         let tenant = try await harness.makeTenant()
         let admin = try await harness.makeKey(role: .admin, in: tenant)
         let viewer = try await harness.makeKey(role: .viewer, in: tenant)
