@@ -24,11 +24,12 @@ public struct LaunchResult: Sendable, Encodable, Equatable {
 /// ids into the paced queue.
 ///
 /// Bodies are rendered and measured in Swift (the same `CampaignMessage` and
-/// `MessageSegments` code the preview uses), streamed with COPY into a
-/// temporary table, and turned into jobs by a single
+/// `MessageSegments` code the preview uses) by a reader connection, chunk by
+/// chunk; a writer connection streams each chunk with COPY into a temporary
+/// table and turns it into jobs with one
 /// `INSERT … SELECT … ON CONFLICT (contact_id, campaign_id) DO NOTHING`, so a
-/// relaunch adds only recipients who joined since. Everything in PostgreSQL
-/// happens in one transaction: a failed launch leaves nothing behind.
+/// relaunch adds only recipients who joined since. Every write happens in the
+/// writer's one transaction: a failed launch leaves nothing behind.
 public struct CampaignLauncher: Sendable {
     let postgres: PostgresClient
     let queue: SendQueue
