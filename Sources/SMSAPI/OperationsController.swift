@@ -85,19 +85,21 @@ struct OperationsController {
     }
 
     func retryDead(_ request: Request, context: AppRequestContext) async throws -> Affected {
-        let access = try context.tenantAccess(minimum: .admin)
-        let ids = try await selection(request, context: context)
-        return Affected(
-            jobs: try await deadLetters.retry(
-                tenantID: access.tenantID, jobIDs: ids, audit: context.audit(tenantID: access.tenantID, action: "dead_letters.retry")))
+        try await onDead(request, context: context, action: "dead_letters.retry", deadLetters.retry)
     }
 
     func purgeDead(_ request: Request, context: AppRequestContext) async throws -> Affected {
+        try await onDead(request, context: context, action: "dead_letters.purge", deadLetters.purge)
+    }
+
+    /// Retry or purge on the request's selection of dead jobs (admins), audited as `action`.
+    private func onDead(
+        _ request: Request, context: AppRequestContext, action: String,
+        _ operation: (String, [String]?, AuditEntry) async throws -> Int
+    ) async throws -> Affected {
         let access = try context.tenantAccess(minimum: .admin)
         let ids = try await selection(request, context: context)
-        return Affected(
-            jobs: try await deadLetters.purge(
-                tenantID: access.tenantID, jobIDs: ids, audit: context.audit(tenantID: access.tenantID, action: "dead_letters.purge")))
+        return Affected(jobs: try await operation(access.tenantID, ids, context.audit(tenantID: access.tenantID, action: action)))
     }
 }
 

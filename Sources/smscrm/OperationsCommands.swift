@@ -139,6 +139,18 @@ struct DeadLettersCommand: AsyncParsableCommand {
         }
 
         var jobIDs: [String]? { jobs.isEmpty ? nil : jobs.map { $0.lowercased() } }
+
+        /// Runs retry or purge on the selected dead jobs, audited as `action`.
+        func apply(
+            _ action: String, _ operation: @escaping @Sendable (DeadLetters) -> (String, [String]?, AuditEntry) async throws -> Int
+        ) async throws -> Int {
+            let tenantID = tenant.lowercased()
+            let jobIDs = self.jobIDs
+            return try await withStores { postgres, redis, _ in
+                try await operation(DeadLetters(postgres: postgres, queue: SendQueue(redis: redis)))(
+                    tenantID, jobIDs, AuditEntry(tenantID: tenantID, actor: .cli, action: action))
+            }
+        }
     }
 
     struct List: AsyncParsableCommand {
@@ -161,11 +173,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @OptionGroup var selection: Selection
 
         func run() async throws {
-            let count = try await withStores { postgres, redis, _ in
-                try await DeadLetters(postgres: postgres, queue: SendQueue(redis: redis)).retry(
-                    tenantID: selection.tenant.lowercased(), jobIDs: selection.jobIDs,
-                    audit: AuditEntry(tenantID: selection.tenant.lowercased(), actor: .cli, action: "dead_letters.retry"))
-            }
+            let count = try await selection.apply("dead_letters.retry") { $0.retry }
             print("queued \(count) dead jobs again")
         }
     }
@@ -175,11 +183,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @OptionGroup var selection: Selection
 
         func run() async throws {
-            let count = try await withStores { postgres, redis, _ in
-                try await DeadLetters(postgres: postgres, queue: SendQueue(redis: redis)).purge(
-                    tenantID: selection.tenant.lowercased(), jobIDs: selection.jobIDs,
-                    audit: AuditEntry(tenantID: selection.tenant.lowercased(), actor: .cli, action: "dead_letters.purge"))
-            }
+            let count = try await selection.apply("dead_letters.purge") { $0.purge }
             print("purged \(count) dead jobs")
         }
     }
