@@ -163,6 +163,16 @@ extension Int: PostgresArrayElement {
     public var postgresArrayText: String? { String(self) }
 }
 
+extension Date: PostgresArrayElement {
+    public var postgresArrayText: String? { PostgresTimestamp.format(self) }
+}
+
+/// NULL elements, for batches where some rows have no value (`$1::text[]` with gaps).
+extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
+    public var postgresArrayText: String? { self?.postgresArrayText }
+    public init(postgresText: String) throws { self = try Wrapped(postgresText: postgresText) }
+}
+
 extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     public var postgresBind: PostgresBind { self?.postgresBind ?? .null }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// An error the API answers with DESIGN.md's shape:
+/// An error the API answers with the shape docs/openapi.yaml calls `Error`:
 /// `{"error": {"code", "message", "details", "request_id"}}`.
 public struct APIError: Error, Sendable {
     public var status: HTTPResponse.Status

@@ -49,14 +49,16 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     APIKeyController(identity: identity).addRoutes(to: router)
     AuditController(postgres: services.postgres).addRoutes(to: router)
     MemberController(members: MemberStore(postgres: services.postgres)).addRoutes(to: router)
-    ContactController(contacts: ContactStore(postgres: services.postgres), tenants: tenants).addRoutes(to: router)
-    DoNotContactController(entries: DoNotContactStore(postgres: services.postgres), tenants: tenants).addRoutes(to: router)
+    let queue = SendQueue(redis: services.redis)
+    let jobs = SendJobs(postgres: services.postgres, queue: queue)
+    ContactController(contacts: ContactStore(postgres: services.postgres), tenants: tenants, jobs: jobs).addRoutes(to: router)
+    DoNotContactController(entries: DoNotContactStore(postgres: services.postgres, queue: queue), tenants: tenants).addRoutes(to: router)
     ImportController(imports: ImportStore(postgres: services.postgres)).addRoutes(to: router)
     CampaignController(
         campaigns: CampaignStore(postgres: services.postgres), insights: CampaignInsights(postgres: services.postgres),
         tenants: tenants, sendControl: sendControl,
         launcher: {
-            var launcher = CampaignLauncher(postgres: services.postgres, queue: SendQueue(redis: services.redis))
+            var launcher = CampaignLauncher(postgres: services.postgres, queue: queue)
             launcher.logger = services.logger
             return launcher
         }()
@@ -67,14 +69,13 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     WebhookController(
         webhooks: TwilioWebhooks(
             configuration: .init(carrierFailuresBeforeSuppression: services.configuration.suppressAfterCarrierFailures),
-            postgres: services.postgres, logger: services.logger), redis: services.redis,
+            postgres: services.postgres, queue: queue, logger: services.logger), redis: services.redis,
         authToken: services.configuration.twilioAuthToken, publicBaseURL: services.configuration.publicBaseURL, logger: services.logger
     ).addRoutes(to: router)
     InboxController(postgres: services.postgres).addRoutes(to: router)
-    let queue = SendQueue(redis: services.redis)
     OperationsController(
         postgres: services.postgres, queue: queue,
-        platform: PlatformKillSwitch(postgres: services.postgres, control: sendControl),
+        control: sendControl,
         deadLetters: DeadLetters(postgres: services.postgres, queue: queue)
     ).addRoutes(to: router)
     return router

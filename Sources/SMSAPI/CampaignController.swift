@@ -110,18 +110,18 @@ struct CampaignController {
     /// flag the workers read is written before the answer.
     func apply(_ transition: CampaignStore.Transition, context: AppRequestContext) async throws -> TransitionResult {
         let (tenantID, id) = try ids(context, minimum: .member)
-        let result = try await mapped {
-            try await campaigns.apply(
-                transition, tenantID: tenantID, id: id, by: context.principal?.auditActor.label ?? "unknown",
-                audit: context.audit(tenantID: tenantID, action: "campaign.\(transition.rawValue)", targetType: "campaign", targetID: id))
+        let actor = context.principal?.auditActor.label ?? "unknown"
+        let audit = context.audit(tenantID: tenantID, action: "campaign.\(transition.rawValue)", targetType: "campaign", targetID: id)
+        let change = try await mapped {
+            switch transition {
+            case .pause, .resume:
+                try await sendControl.set(
+                    .campaign(tenantID: tenantID, campaignID: id), paused: transition == .pause, actor: actor, reason: nil, audit: audit)
+            case .cancel:
+                try await sendControl.cancel(tenantID: tenantID, campaignID: id, actor: actor, audit: audit)
+            }
         }
-        guard let (campaign, cancelled) = result else { throw APIError.notFound("campaign") }
-        try await sendControl.killSwitch.setCampaign(id, paused: campaign.status == .paused)
-        switch transition {
-        case .pause: try await sendControl.drain(tenantID: tenantID, campaignID: id)
-        case .resume: try await sendControl.wake(tenantID: tenantID, campaignID: id)
-        case .cancel: break
-        }
+        guard let change, case .campaign(let campaign, let cancelled) = change.state else { throw APIError.notFound("campaign") }
         return TransitionResult(campaign: campaign, cancelledJobs: cancelled)
     }
 

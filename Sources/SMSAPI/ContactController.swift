@@ -7,6 +7,8 @@ import SMSCore
 struct ContactController {
     let contacts: ContactStore
     let tenants: TenantStore
+    /// A deleted contact's pending jobs are cancelled through it.
+    let jobs: SendJobs
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("tenants/:tenantId/contacts") { request, context in try await list(request, context: context) }
@@ -92,7 +94,7 @@ struct ContactController {
         let id = try context.uuidParameter("contactId", resource: "contact")
         let deleted = try await contacts.delete(
             tenantID: access.tenantID, id: id,
-            audit: context.audit(tenantID: access.tenantID, action: "contact.delete", targetType: "contact", targetID: id))
+            audit: context.audit(tenantID: access.tenantID, action: "contact.delete", targetType: "contact", targetID: id), jobs: jobs)
         guard deleted else { throw APIError.notFound("contact") }
         return Response(status: .noContent)
     }

@@ -8,7 +8,7 @@ import SMSCore
 struct OperationsController {
     let postgres: PostgresClient
     let queue: SendQueue
-    let platform: PlatformKillSwitch
+    let control: SendControl
     let deadLetters: DeadLetters
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -39,14 +39,23 @@ struct OperationsController {
         var request = request
         let reason = try await request.decodeOptionalJSON(as: PauseBody.self, context: context)?.reason
         if let reason, reason.count > 500 { throw APIError.invalid("reason", "at most 500 characters") }
-        return try await platform.pause(
-            by: principal.auditActor.label ?? "platform admin", reason: reason,
+        let change = try await control.set(
+            .platform, paused: true, actor: principal.auditActor.label ?? "platform admin", reason: reason,
             audit: context.audit(tenantID: nil, action: "platform.pause", details: reason.map { ["reason": $0] } ?? [:]))
+        return try platformState(change)
     }
 
     func resume(context: AppRequestContext) async throws -> PlatformKillSwitch.State {
-        _ = try requirePlatformAdmin(context)
-        return try await platform.resume(audit: context.audit(tenantID: nil, action: "platform.resume"))
+        let principal = try requirePlatformAdmin(context)
+        let change = try await control.set(
+            .platform, paused: false, actor: principal.auditActor.label ?? "platform admin", reason: nil,
+            audit: context.audit(tenantID: nil, action: "platform.resume"))
+        return try platformState(change)
+    }
+
+    private func platformState(_ change: KillSwitchChange?) throws -> PlatformKillSwitch.State {
+        guard let state = change?.platform else { throw APIError.notFound("platform settings") }
+        return state
     }
 
     func adminQueue(context: AppRequestContext) async throws -> QueueReport {

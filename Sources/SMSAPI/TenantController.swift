@@ -48,7 +48,7 @@ struct TenantController {
         if patch.dailyBudgetCents != nil || patch.monthlyBudgetCents != nil {
             // A raised (or removed) cap lets budget-deferred jobs go now, not at the next period;
             // any still over the cap are simply deferred again.
-            try await sendControl.recovery.wakeBudgetDeferred(tenantID: access.tenantID)
+            try await sendControl.wakeBudgetDeferred(tenantID: access.tenantID)
         }
         return tenant
     }
@@ -83,14 +83,10 @@ struct TenantController {
         let audit = context.audit(
             tenantID: access.tenantID, action: paused ? "tenant.pause" : "tenant.resume", targetType: "tenant",
             targetID: access.tenantID, details: reason.map { ["reason": $0] } ?? [:])
-        guard let tenant = try await tenants.setPaused(id: access.tenantID, paused: paused, by: actor, reason: reason, audit: audit) else {
+        guard let change = try await sendControl.set(.tenant(access.tenantID), paused: paused, actor: actor, reason: reason, audit: audit),
+            case .tenant(let tenant) = change.state
+        else {
             throw APIError.notFound("tenant")
-        }
-        try await sendControl.killSwitch.setTenant(access.tenantID, paused: paused)
-        if paused {
-            try await sendControl.drain(tenantID: access.tenantID, campaignID: nil)
-        } else {
-            try await sendControl.wake(tenantID: access.tenantID, campaignID: nil)
         }
         return KillSwitchState(
             tenantId: tenant.id, paused: tenant.isPaused, pausedAt: tenant.pausedAt, pausedBy: tenant.pausedBy,

@@ -68,6 +68,7 @@ struct PipelineDuties: Service {
     let queue: SendQueue
     let recovery: SendRecovery
     let launcher: CampaignLauncher
+    let campaigns: CampaignStore
     let webhooks: TwilioWebhooks
     let retention: Retention
     let logger: Logger
@@ -75,7 +76,9 @@ struct PipelineDuties: Service {
     func run() async throws {
         var tick = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            // Every second: due delayed jobs back into their lists, dead consumers' leases back out.
+            // Every second: Redis's data still there (else the queue is restored from
+            // PostgreSQL), due delayed jobs back into their lists, dead consumers' leases back out.
+            await duty("redis restore") { _ = try await recovery.restoreAfterRedisLoss() }
             await duty("queue") {
                 let promoted = try await queue.promoteDue()
                 let reaped = try await queue.reapExpiredLeases()
@@ -86,6 +89,11 @@ struct PipelineDuties: Service {
                 await duty("scheduled launches") { _ = try await launcher.launchDue(logger: logger) }
                 await duty("stuck sends") { _ = try await recovery.recoverStuck() }
                 await duty("unknown sends") { _ = try await recovery.settleUnknown() }
+                await duty("unsettled sent jobs") { _ = try await recovery.settleUnsettledSent() }
+                await duty("finished campaigns") {
+                    let completed = try await campaigns.completeFinished()
+                    if !completed.isEmpty { logger.info("campaigns completed", metadata: ["campaigns": "\(completed.count)"]) }
+                }
                 await duty("unapplied webhooks") { _ = try await webhooks.applyPending() }
             }
             if tick % 30 == 15 {
@@ -111,6 +119,32 @@ struct PipelineDuties: Service {
         } catch {
             logger.error("periodic duty failed", metadata: ["duty": "\(name)", "error": "\(error)"])
         }
+    }
+}
+
+/// Keeps this worker's heartbeat fresh (four renewals per
+/// ``KillSwitch/heartbeatTTL``), so a pause counts its sends in flight as
+/// live, and removes it on a clean stop. A SIGKILLed worker's heartbeat
+/// lapses within the TTL and a pause stops waiting for its sends.
+struct WorkerHeartbeat: Service, CustomStringConvertible {
+    let killSwitch: KillSwitch
+    let workerID: String
+    let logger: Logger
+
+    var description: String { "WorkerHeartbeat" }
+
+    func run() async throws {
+        let interval = KillSwitch.heartbeatTTL / 4
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await killSwitch.heartbeat(workerID: workerID)
+            } catch {
+                logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+        // Consumers finish the job in hand during shutdown: keep beating until they have.
+        try? await Task.sleep(for: .milliseconds(10))
     }
 }
 

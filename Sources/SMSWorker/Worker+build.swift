@@ -21,26 +21,33 @@ public func buildWorker(services: AppServices) -> ServiceGroup {
             timeout: configuration.twilioTimeout),
         http: http)
     let workerID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    let errorPolicy = ProviderErrorPolicy(carrierFailuresBeforeSuppression: configuration.suppressAfterCarrierFailures)
+    var processorConfiguration = SendProcessor.Configuration(workerID: workerID, publicBaseURL: configuration.publicBaseURL)
+    processorConfiguration.errorPolicy = errorPolicy
     let processor = SendProcessor(
-        configuration: .init(workerID: workerID, publicBaseURL: configuration.publicBaseURL),
-        postgres: services.postgres, redis: services.redis, queue: queue, twilio: twilio, logger: services.logger)
+        configuration: processorConfiguration, postgres: services.postgres, redis: services.redis, queue: queue, twilio: twilio,
+        logger: services.logger)
+    var recoveryConfiguration = SendRecovery.Configuration(workerID: workerID, reconcileAfter: configuration.reconcileAfter)
+    recoveryConfiguration.statusReconcileAfter = configuration.statusReconcileAfter
     let recovery = SendRecovery(
-        configuration: .init(workerID: workerID, reconcileAfter: configuration.reconcileAfter), postgres: services.postgres,
-        queue: queue, twilio: twilio, logger: services.logger)
+        configuration: recoveryConfiguration, postgres: services.postgres, queue: queue, twilio: twilio, errorPolicy: errorPolicy,
+        logger: services.logger)
     let activity = WorkerActivity()
     Telemetry.bootstrap()
     let webhooks = TwilioWebhooks(
         configuration: .init(carrierFailuresBeforeSuppression: configuration.suppressAfterCarrierFailures),
-        postgres: services.postgres, logger: services.logger)
+        postgres: services.postgres, queue: queue, logger: services.logger)
     let health = buildHealthServer(services: services, queue: queue, activity: activity)
     var groupConfiguration = ServiceGroupConfiguration(
         services: [
             .init(service: services.postgres),
             .init(service: services.redis),
             .init(service: health),
+            .init(service: WorkerHeartbeat(killSwitch: KillSwitch(redis: services.redis), workerID: workerID, logger: services.logger)),
             .init(
                 service: PipelineDuties(
                     queue: queue, recovery: recovery, launcher: CampaignLauncher(postgres: services.postgres, queue: queue),
+                    campaigns: CampaignStore(postgres: services.postgres),
                     webhooks: webhooks,
                     retention: Retention(
                         postgres: services.postgres, webhookDays: configuration.webhookRetentionDays, auditDays: configuration.auditRetentionDays),

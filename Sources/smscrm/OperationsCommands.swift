@@ -33,14 +33,45 @@ func withStores<T>(_ body: (PostgresClient, RedisClient, AppConfiguration) async
     }
 }
 
-/// `--all` or `--tenant ID`, exactly one.
-struct KillSwitchScope: ParsableArguments {
+/// `--all`, `--tenant ID`, or `--tenant ID --campaign ID`.
+struct KillSwitchScopeOptions: ParsableArguments {
     @Flag(help: "Every tenant (the global kill switch).") var all = false
     @Option(help: "One tenant's id.") var tenant: String?
+    @Option(help: "One campaign's id (with --tenant).") var campaign: String?
 
     func validate() throws {
         guard all != (tenant != nil) else { throw ValidationError("give exactly one of --all and --tenant ID") }
         if let tenant, UUID(uuidString: tenant) == nil { throw ValidationError("--tenant takes a tenant id (UUID)") }
+        if let campaign {
+            guard tenant != nil else { throw ValidationError("--campaign needs the campaign's --tenant ID") }
+            guard UUID(uuidString: campaign) != nil else { throw ValidationError("--campaign takes a campaign id (UUID)") }
+        }
+    }
+
+    var scope: KillSwitchScope {
+        guard let tenant = tenant?.lowercased() else { return .platform }
+        guard let campaign = campaign?.lowercased() else { return .tenant(tenant) }
+        return .campaign(tenantID: tenant, campaignID: campaign)
+    }
+
+    var label: String {
+        switch scope {
+        case .platform: "all sending"
+        case .tenant(let id): "tenant \(id)"
+        case .campaign(_, let id): "campaign \(id)"
+        }
+    }
+
+    /// The audit entry: `platform.pause`, `tenant.resume`, `campaign.pause`…
+    func audit(action: String, details: [String: String] = [:]) -> AuditEntry {
+        switch scope {
+        case .platform:
+            AuditEntry(tenantID: nil, actor: .cli, action: "platform.\(action)", details: details)
+        case .tenant(let id):
+            AuditEntry(tenantID: id, actor: .cli, action: "tenant.\(action)", targetType: "tenant", targetID: id, details: details)
+        case .campaign(let tenantID, let id):
+            AuditEntry(tenantID: tenantID, actor: .cli, action: "campaign.\(action)", targetType: "campaign", targetID: id, details: details)
+        }
     }
 }
 
@@ -51,31 +82,23 @@ struct PauseCommand: AsyncParsableCommand {
         commandName: "pause",
         abstract: "Stop sending (kill switch), audited. Returns once sends already on their way to Twilio have been answered.")
 
-    @OptionGroup var scope: KillSwitchScope
+    @OptionGroup var scope: KillSwitchScopeOptions
     @Option(help: "Why (kept with the pause and in the audit log).") var reason: String?
 
     func run() async throws {
-        let actor = AuditActor.cli.label ?? "smscrm"
         let message = try await withStores { postgres, redis, configuration in
             let control = SendControl(postgres: postgres, redis: redis, configuration: configuration, logger: cliLogger)
-            if scope.all {
-                let state = try await PlatformKillSwitch(postgres: postgres, control: control).pause(
-                    by: actor, reason: reason,
-                    audit: AuditEntry(tenantID: nil, actor: .cli, action: "platform.pause", details: reason.map { ["reason": $0] } ?? [:]))
-                let left = state.inFlight ?? 0
-                return "paused all sending\(left > 0 ? " (\(left) sends still in flight after \(control.drainTimeout))" : "")"
-            }
-            let id = scope.tenant!.lowercased()
+            let target = scope.scope
             guard
-                try await TenantStore(postgres: postgres).setPaused(
-                    id: id, paused: true, by: actor, reason: reason,
-                    audit: AuditEntry(
-                        tenantID: id, actor: .cli, action: "tenant.pause", targetType: "tenant", targetID: id,
-                        details: reason.map { ["reason": $0] } ?? [:])) != nil
-            else { throw ValidationError("no tenant \(id)") }
-            try await control.killSwitch.setTenant(id, paused: true)
-            let left = try await control.drain(tenantID: id, campaignID: nil)
-            return "paused tenant \(id)\(left > 0 ? " (\(left) sends still in flight)" : "")"
+                let change = try await control.set(
+                    target, paused: true, actor: AuditActor.cli.label ?? "smscrm", reason: reason,
+                    audit: scope.audit(action: "pause", details: reason.map { ["reason": $0] } ?? [:]))
+            else { throw ValidationError("no such \(scope.campaign == nil ? "tenant" : "campaign"): \(scope.label)") }
+            let inFlight = change.drain?.inFlight ?? 0
+            let still = change.drain?.stillInFlight ?? 0
+            let waited = inFlight > 0 ? "; waited for \(inFlight) sends already in flight" : ""
+            let left = still > 0 ? " (\(still) still in flight after \(control.drainTimeout))" : ""
+            return "paused \(scope.label)\(waited)\(left)"
         }
         print(message)
     }
@@ -85,25 +108,16 @@ struct ResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume", abstract: "Resume sending, audited; parked jobs go back to the front of their queues.")
 
-    @OptionGroup var scope: KillSwitchScope
+    @OptionGroup var scope: KillSwitchScopeOptions
 
     func run() async throws {
         let message = try await withStores { postgres, redis, configuration in
             let control = SendControl(postgres: postgres, redis: redis, configuration: configuration, logger: cliLogger)
-            if scope.all {
-                let state = try await PlatformKillSwitch(postgres: postgres, control: control).resume(
-                    audit: AuditEntry(tenantID: nil, actor: .cli, action: "platform.resume"))
-                return "resumed all sending; \(state.resumedJobs ?? 0) parked jobs queued again"
-            }
-            let id = scope.tenant!.lowercased()
             guard
-                try await TenantStore(postgres: postgres).setPaused(
-                    id: id, paused: false, by: AuditActor.cli.label ?? "smscrm", reason: nil,
-                    audit: AuditEntry(tenantID: id, actor: .cli, action: "tenant.resume", targetType: "tenant", targetID: id)) != nil
-            else { throw ValidationError("no tenant \(id)") }
-            try await control.killSwitch.setTenant(id, paused: false)
-            let woken = try await control.wake(tenantID: id, campaignID: nil)
-            return "resumed tenant \(id); \(woken) parked jobs queued again"
+                let change = try await control.set(
+                    scope.scope, paused: false, actor: AuditActor.cli.label ?? "smscrm", reason: nil, audit: scope.audit(action: "resume"))
+            else { throw ValidationError("no such \(scope.campaign == nil ? "tenant" : "campaign"): \(scope.label)") }
+            return "resumed \(scope.label); \(change.resumedJobs ?? 0) parked jobs queued again"
         }
         print(message)
     }

@@ -98,10 +98,10 @@ struct ResourceIDs: Sendable {
         let contact = try await ContactStore(postgres: api.services.postgres).create(
             tenantID: tenant.id, phone: "+61412000\(Int.random(in: 100...999))", fields: ContactFields(),
             audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "contact.create"))
-        _ = try await DoNotContactStore(postgres: api.services.postgres).add(
+        _ = try await DoNotContactStore(postgres: api.services.postgres, queue: SendQueue(redis: api.services.redis)).add(
             tenantID: tenant.id, phones: ["+61412000001"], reason: "test", source: .manual, createdBy: nil,
             audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "dnc.add"))
-        let entry = try await DoNotContactStore(postgres: api.services.postgres).find(tenantID: tenant.id, phone: "+61412000001")!
+        let entry = try await DoNotContactStore(postgres: api.services.postgres, queue: SendQueue(redis: api.services.redis)).find(tenantID: tenant.id, phone: "+61412000001")!
         var fields = CampaignFields()
         fields.name = "Matrix"
         fields.bodyTemplate = "Hi"

@@ -185,4 +185,45 @@ struct CampaignTests {
         }
         await api.shutdown()
     }
+
+    @Test("a campaign created without sending_number_ids gets the tenant's active numbers")
+    func defaultNumbers() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()
+        let key = try await api.makeKey(role: .member, in: tenant)
+        let audience = try await seedAudience(api.services.postgres, tenantID: tenant.id, phones: ["+61412000111"])
+        try await api.test { client in
+            let created = try await client.call(
+                .post, "/tenants/\(tenant.id)/campaigns", as: .bearer(key), json: ["name": "D", "body_template": "Hi", "list_ids": [audience.listID]])
+
+            #expect(created.status == .created)
+            #expect(created.object["sending_number_ids"] as? [String] == [audience.numberID])
+        }
+        await api.shutdown()
+    }
+
+    @Test("a completed campaign is listed under status=completed and can be deleted with its jobs")
+    func completedCampaignIsListedAndDeletable() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()
+        let key = try await api.makeKey(role: .member, in: tenant)
+        let audience = try await seedAudience(api.services.postgres, tenantID: tenant.id, phones: ["+61412000112"])
+        try await api.test { client in
+            let created = try await client.call(
+                .post, "/tenants/\(tenant.id)/campaigns", as: .bearer(key), json: ["name": "Done", "body_template": "Hi", "list_ids": [audience.listID]])
+            let id = try #require(created.object["id"] as? String)
+            #expect(try await client.call(.post, "/tenants/\(tenant.id)/campaigns/\(id)/launch", as: .bearer(key)).status == .ok)
+            // Its one job was sent; the workers' duty then completes the campaign.
+            try await api.services.postgres.query("UPDATE send_jobs SET status = 'sent', sent_at = now() WHERE campaign_id = $1::uuid", id)
+            #expect(try await CampaignStore(postgres: api.services.postgres).completeFinished() == [id])
+
+            let listed = try await client.call(.get, "/tenants/\(tenant.id)/campaigns?status=completed", as: .bearer(key))
+            #expect((listed.object["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id])
+            let deleted = try await client.call(.delete, "/tenants/\(tenant.id)/campaigns/\(id)", as: .bearer(key))
+            #expect(deleted.status == .noContent)
+            let jobs = try await api.services.postgres.query("SELECT count(*) FROM send_jobs WHERE campaign_id = $1::uuid", id)
+            #expect(try jobs[0].decode(at: 0, as: Int.self) == 0)
+        }
+        await api.shutdown()
+    }
 }

@@ -99,7 +99,7 @@ struct ImportTests {
         _ = try await ContactStore(postgres: api.services.postgres).create(
             tenantID: tenant.id, phone: "+61412000010", fields: existing,
             audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "contact.create"))
-        _ = try await DoNotContactStore(postgres: api.services.postgres).add(
+        _ = try await DoNotContactStore(postgres: api.services.postgres, queue: SendQueue(redis: api.services.redis)).add(
             tenantID: tenant.id, phones: ["+61412000020"], reason: "stop", source: .manual, createdBy: nil,
             audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "dnc.add"))
 

@@ -81,7 +81,7 @@ struct LaunchTests {
         let audience = try await seedAudience(api.services.postgres, tenantID: tenant.id, phones: ["+61412000601"])
         try await api.test { client in
             let bare = try await client.call(
-                .post, "/tenants/\(tenant.id)/campaigns", as: .bearer(key), json: ["name": "No numbers", "body_template": "Hi", "list_ids": [audience.listID]])
+                .post, "/tenants/\(tenant.id)/campaigns", as: .bearer(key), json: ["name": "No numbers", "body_template": "Hi", "list_ids": [audience.listID], "sending_number_ids": [String]()])
             let bareID = try #require(bare.object["id"] as? String)
             let refused = try await client.call(.post, "/tenants/\(tenant.id)/campaigns/\(bareID)/launch", as: .bearer(key))
             #expect(refused.status == .unprocessableContent)

@@ -392,7 +392,7 @@ struct WebhookTests {
     @Test("an event stored but never applied is applied by the worker's duty, once")
     func pendingApplied() async throws {
         let fixture = try await WebhookFixture.make()
-        let webhooks = TwilioWebhooks(postgres: fixture.postgres, logger: fixture.harness.services.logger)
+        let webhooks = TwilioWebhooks(postgres: fixture.postgres, queue: SendQueue(redis: fixture.harness.services.redis), logger: fixture.harness.services.logger)
         // Stored, then the process "died" before applying it.
         let receipt = try await webhooks.receiveStatus(
             parameters: Dictionary(uniqueKeysWithValues: statusParameters(fixture, status: "delivered")), idempotencyToken: nil, jobID: fixture.jobID)
@@ -428,7 +428,7 @@ struct WebhookTests {
 
         try await fixture.postgres.query("DROP TRIGGER refuse_job_updates ON send_jobs")
         try await fixture.postgres.query("UPDATE webhook_events SET received_at = now() - interval '1 minute'")
-        let webhooks = TwilioWebhooks(postgres: fixture.postgres, logger: fixture.harness.services.logger)
+        let webhooks = TwilioWebhooks(postgres: fixture.postgres, queue: SendQueue(redis: fixture.harness.services.redis), logger: fixture.harness.services.logger)
         #expect(try await webhooks.applyPending() == 1)
         #expect(try await fixture.job().decode("status", as: String.self) == "delivered")
         await fixture.harness.shutdown()

@@ -253,26 +253,51 @@ struct SendRecoveryTests {
         let redis = RedisClient(configuration: configuration)
         let killSwitch = KillSwitch(redis: redis)
         let tenant = UUID().uuidString
-        let flight = KillSwitch.Flight(tenantID: tenant, campaignID: UUID().uuidString, jobID: UUID().uuidString)
+        let worker = "test-\(UUID().uuidString)"
+        try await killSwitch.heartbeat(workerID: worker)
+        let flight = KillSwitch.Flight(tenantID: tenant, campaignID: UUID().uuidString, jobID: UUID().uuidString, workerID: worker)
 
         #expect(try await killSwitch.beginSend(flight, staleAfter: .seconds(30)))
         try await killSwitch.setTenant(tenant, paused: true)
-        let other = KillSwitch.Flight(tenantID: tenant, campaignID: flight.campaignID, jobID: UUID().uuidString)
+        let other = KillSwitch.Flight(tenantID: tenant, campaignID: flight.campaignID, jobID: UUID().uuidString, workerID: worker)
         #expect(try await !killSwitch.beginSend(other, staleAfter: .seconds(30)), "the flag stops new sends")
 
         let started = ContinuousClock.now
         async let drained = killSwitch.waitForInFlight(tenantID: tenant, campaignID: nil, timeout: .seconds(10))
         try await Task.sleep(for: .milliseconds(300))
         try await killSwitch.endSend(flight)
-        #expect(try await drained == 0)
+        #expect(try await drained == KillSwitch.Drain(inFlight: 1, stillInFlight: 0, abandoned: 0))
         #expect(ContinuousClock.now - started >= .milliseconds(300))
         // Another tenant's sends are not waited for; a timeout reports what is left.
-        let elsewhere = KillSwitch.Flight(tenantID: UUID().uuidString, campaignID: UUID().uuidString, jobID: UUID().uuidString)
+        try await killSwitch.heartbeat(workerID: worker)
+        let elsewhere = KillSwitch.Flight(tenantID: UUID().uuidString, campaignID: UUID().uuidString, jobID: UUID().uuidString, workerID: worker)
         #expect(try await killSwitch.beginSend(elsewhere, staleAfter: .seconds(30)))
-        #expect(try await killSwitch.waitForInFlight(tenantID: tenant, campaignID: nil, timeout: .milliseconds(50)) == 0)
-        #expect(try await killSwitch.waitForInFlight(tenantID: nil, campaignID: nil, timeout: .milliseconds(50)) >= 1)
+        #expect(try await killSwitch.waitForInFlight(tenantID: tenant, campaignID: nil, timeout: .milliseconds(50)).stillInFlight == 0)
+        #expect(try await killSwitch.waitForInFlight(tenantID: nil, campaignID: nil, timeout: .milliseconds(50)).stillInFlight >= 1)
         try await killSwitch.endSend(elsewhere)
         try await killSwitch.setTenant(tenant, paused: false)
+        await redis.shutdown()
+    }
+
+    @Test("a pause does not wait for the sends of a worker whose heartbeat is gone, and says it ignored them")
+    func deadWorkerFlightsDoNotHoldAPause() async throws {
+        var configuration = try RedisConfiguration(url: try TestEnvironment.redisURL())
+        configuration.maxConnections = 2
+        let redis = RedisClient(configuration: configuration)
+        let killSwitch = KillSwitch(redis: redis)
+        let tenant = UUID().uuidString
+        let dead = "test-dead-\(UUID().uuidString)"
+        let flight = KillSwitch.Flight(tenantID: tenant, campaignID: UUID().uuidString, jobID: UUID().uuidString, workerID: dead)
+        try await killSwitch.heartbeat(workerID: dead)
+        #expect(try await killSwitch.beginSend(flight, staleAfter: .seconds(30)))
+        try await killSwitch.stopHeartbeat(workerID: dead)  // as if SIGKILLed: the heartbeat is gone, the entry stays
+
+        let started = ContinuousClock.now
+        let drain = try await killSwitch.waitForInFlight(tenantID: tenant, campaignID: nil, timeout: .seconds(20))
+
+        #expect(drain == KillSwitch.Drain(inFlight: 0, stillInFlight: 0, abandoned: 1))
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(try await redis.command("ZSCORE", KillSwitch.inFlightKey, "\(tenant.lowercased())|\(flight.campaignID)|\(flight.jobID)|\(dead)").isNull)
         await redis.shutdown()
     }
 }

@@ -1,8 +1,11 @@
 import Foundation
 import Postgres
 
-/// A campaign's lifecycle. Launch (send-pipeline issue) moves draft or
-/// scheduled to running; the worker completes it.
+/// A campaign's lifecycle: draft → scheduled → running → completed, with
+/// paused and cancelled on the way. Launch moves draft or scheduled to
+/// running (a relaunch of a completed campaign runs it again for its new
+/// recipients); the workers' duty ``CampaignStore/completeFinished(limit:)``
+/// completes it once no job is pending or in flight.
 public enum CampaignStatus: String, Sendable, Codable {
     case draft, scheduled, running, paused, completed, cancelled
 
@@ -123,6 +126,14 @@ public struct CampaignStore: Sendable {
                 (scheduledAt == nil ? CampaignStatus.draft : .scheduled).rawValue,
                 quiet?.start, quiet?.end, scheduledAt, createdBy
             )[0].decode("id", as: String.self)
+            var fields = fields
+            if fields.sendingNumberIDs == nil {
+                // Left out: the tenant's active numbers, so a campaign that previews
+                // fine does not then fail at launch for want of a number.
+                fields.sendingNumberIDs = try connection.query(
+                    "SELECT id::text FROM sending_numbers WHERE tenant_id = $1::uuid AND active ORDER BY created_at LIMIT 100", tenantID
+                ).map { try $0.decode(at: 0, as: String.self) }
+            }
             try Self.setAudience(connection, tenantID: tenantID, campaignID: id, fields: fields)
             var audit = audit
             audit.targetID = id
@@ -184,14 +195,16 @@ public struct CampaignStore: Sendable {
         }
     }
 
-    /// Deletes a campaign that never launched; nil when there is none.
+    /// Deletes a campaign that never launched, or one that is finished
+    /// (completed or cancelled: its jobs, the message history, go with it);
+    /// false when there is none.
     public func delete(tenantID: String, id: String, audit: AuditEntry) async throws -> Bool {
         try await postgres.withTransaction { connection in
             let locked = try connection.query(
                 "SELECT status FROM campaigns WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE", tenantID, id)
             guard let row = locked.first else { return false }
             let status = CampaignStatus(rawValue: try row.decode("status")) ?? .draft
-            guard status.isEditable else { throw CampaignError.wrongStatus(status, "delete") }
+            guard status.isEditable || status.isFinished else { throw CampaignError.wrongStatus(status, "delete") }
             try connection.query("DELETE FROM campaigns WHERE tenant_id = $1::uuid AND id = $2::uuid", tenantID, id)
             try AuditLog.record(audit, on: connection)
             return true
@@ -204,52 +217,90 @@ public struct CampaignStore: Sendable {
         case pause, resume, cancel
     }
 
-    /// Applies `transition`; nil when there is no such campaign. Idempotent:
-    /// pausing a paused campaign changes nothing.
-    public func apply(_ transition: Transition, tenantID: String, id: String, by actor: String, audit: AuditEntry) async throws -> (Campaign, cancelledJobs: Int)? {
-        try await postgres.withTransaction { connection in
-            let locked = try connection.query(
-                "SELECT status, launched_at, scheduled_at FROM campaigns WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE",
-                tenantID, id)
-            guard let row = locked.first else { return nil }
-            let status = CampaignStatus(rawValue: try row.decode("status")) ?? .draft
-            let launched = !row.isNull("launched_at")
-            let scheduled = !row.isNull("scheduled_at")
-            var cancelled = 0
-            switch transition {
-            case .pause:
-                guard status != .paused else { break }
-                guard status == .running || status == .scheduled else { throw CampaignError.wrongStatus(status, "pause") }
-                try connection.query(
-                    "UPDATE campaigns SET status = 'paused', paused_at = now(), paused_by = $3, updated_at = now() WHERE tenant_id = $1::uuid AND id = $2::uuid",
-                    tenantID, id, actor)
-            case .resume:
-                guard status == .paused else {
-                    if status == .running || status == .scheduled { break }
-                    throw CampaignError.wrongStatus(status, "resume")
-                }
-                let next: CampaignStatus = launched ? .running : (scheduled ? .scheduled : .draft)
-                try connection.query(
-                    "UPDATE campaigns SET status = $3, paused_at = NULL, paused_by = NULL, updated_at = now() WHERE tenant_id = $1::uuid AND id = $2::uuid",
-                    tenantID, id, next.rawValue)
-            case .cancel:
-                guard status != .cancelled else { break }
-                guard status != .completed else { throw CampaignError.wrongStatus(status, "cancel") }
-                try connection.query(
-                    "UPDATE campaigns SET status = 'cancelled', cancelled_at = now(), updated_at = now() WHERE tenant_id = $1::uuid AND id = $2::uuid",
-                    tenantID, id)
-                cancelled = try connection.query(
-                    """
-                    UPDATE send_jobs SET status = 'cancelled', failure_reason = 'campaign cancelled', updated_at = now()
-                    WHERE tenant_id = $1::uuid AND campaign_id = $2::uuid AND status IN ('queued', 'deferred', 'parked')
-                    """, tenantID, id
-                ).affectedRows
+    /// Applies `transition` inside a send-job transaction (a cancel cancels the
+    /// campaign's pending jobs with it); nil when there is no such campaign.
+    /// Idempotent: pausing a paused campaign changes nothing. Called by
+    /// ``SendControl``, which also sets the flag the workers check.
+    static func apply(
+        _ tx: JobTransaction, _ transition: Transition, tenantID: String, id: String, by actor: String, audit: AuditEntry
+    ) throws -> (Campaign, cancelledJobs: Int)? {
+        let connection = tx.connection
+        let locked = try connection.query(
+            "SELECT status, launched_at, scheduled_at FROM campaigns WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE",
+            tenantID, id)
+        guard let row = locked.first else { return nil }
+        let status = CampaignStatus(rawValue: try row.decode("status")) ?? .draft
+        let launched = !row.isNull("launched_at")
+        let scheduled = !row.isNull("scheduled_at")
+        var cancelled = 0
+        switch transition {
+        case .pause:
+            guard status != .paused else { break }
+            guard status == .running || status == .scheduled else { throw CampaignError.wrongStatus(status, "pause") }
+            try connection.query(
+                "UPDATE campaigns SET status = 'paused', paused_at = now(), paused_by = $3, updated_at = now() WHERE tenant_id = $1::uuid AND id = $2::uuid",
+                tenantID, id, actor)
+        case .resume:
+            guard status == .paused else {
+                if status == .running || status == .scheduled { break }
+                throw CampaignError.wrongStatus(status, "resume")
             }
-            var audit = audit
-            audit.details["previous_status"] = status.rawValue
-            if transition == .cancel { audit.details["cancelled_jobs"] = String(cancelled) }
-            try AuditLog.record(audit, on: connection)
-            return (try Self.find(connection, tenantID: tenantID, id: id)!, cancelled)
+            let next: CampaignStatus = launched ? .running : (scheduled ? .scheduled : .draft)
+            try connection.query(
+                "UPDATE campaigns SET status = $3, paused_at = NULL, paused_by = NULL, updated_at = now() WHERE tenant_id = $1::uuid AND id = $2::uuid",
+                tenantID, id, next.rawValue)
+        case .cancel:
+            guard status != .cancelled else { break }
+            guard status != .completed else { throw CampaignError.wrongStatus(status, "cancel") }
+            try connection.query(
+                "UPDATE campaigns SET status = 'cancelled', cancelled_at = now(), updated_at = now() WHERE tenant_id = $1::uuid AND id = $2::uuid",
+                tenantID, id)
+            cancelled = try tx.cancelPending(.campaign(tenantID: tenantID, campaignID: id), reason: "campaign cancelled")
+        }
+        var audit = audit
+        audit.details["previous_status"] = status.rawValue
+        if transition == .cancel { audit.details["cancelled_jobs"] = String(cancelled) }
+        try AuditLog.record(audit, on: connection)
+        return (try Self.find(connection, tenantID: tenantID, id: id)!, cancelled)
+    }
+
+    /// A running campaign is finished when none of its jobs is pending or in
+    /// flight (deferred jobs keep it running; `sent` jobs waiting for their
+    /// delivery report do not). Marks such campaigns `completed` with
+    /// `completed_at` and an audit entry carrying the final counts. Run by
+    /// every worker as a periodic duty; a campaign being launched is skipped
+    /// (its row is locked until the launch commits).
+    /// - Returns: the ids of the campaigns completed.
+    @discardableResult
+    public func completeFinished(limit: Int = 100) async throws -> [String] {
+        try await postgres.withTransaction { connection in
+            let rows = try connection.query(
+                """
+                WITH done AS (
+                    SELECT c.tenant_id, c.id FROM campaigns c
+                    WHERE c.status = 'running'
+                      AND NOT EXISTS (SELECT 1 FROM send_jobs j WHERE j.tenant_id = c.tenant_id AND j.campaign_id = c.id
+                                      AND j.status = ANY($1::text[]))
+                    ORDER BY c.launched_at LIMIT $2 FOR UPDATE SKIP LOCKED
+                )
+                UPDATE campaigns c SET status = 'completed', completed_at = now(), updated_at = now()
+                FROM done WHERE c.tenant_id = done.tenant_id AND c.id = done.id
+                RETURNING c.tenant_id::text, c.id::text,
+                          (SELECT COALESCE(jsonb_object_agg(status, n), '{}')::text
+                           FROM (SELECT status, count(*) AS n FROM send_jobs j
+                                 WHERE j.tenant_id = c.tenant_id AND j.campaign_id = c.id GROUP BY status) s) AS counts
+                """, JobStatus.names(JobStatus.pending.union(JobStatus.inFlight)), limit)
+            for row in rows {
+                let counts = try JSONDecoder().decode([String: Int].self, from: Data(try row.decode("counts", as: String.self).utf8))
+                var details = counts.mapValues(String.init)
+                details["jobs"] = String(counts.values.reduce(0, +))
+                try AuditLog.record(
+                    AuditEntry(
+                        tenantID: try row.decode("tenant_id"), actor: .system, action: "campaign.complete", targetType: "campaign",
+                        targetID: try row.decode("id"), details: details),
+                    on: connection)
+            }
+            return try rows.map { try $0.decode("id", as: String.self) }
         }
     }
 

@@ -52,6 +52,28 @@ public struct CampaignPreview: Sendable, Encodable {
     public var estimatedCostCents: Decimal
     /// True when the estimate comes from a sample of the recipients.
     public var estimateIsSampled: Bool
+    /// Plain sentences on why recipients are missing or the launch would be
+    /// refused (consent required, no lists, no numbers); empty when nothing stands out.
+    public var notes: [String] = []
+
+    static func notes(campaign: Campaign, audience: Int, excluded: Excluded) -> [String] {
+        var notes: [String] = []
+        if campaign.listIds.isEmpty {
+            notes.append("The campaign has no lists (list_ids): nobody would get it.")
+        } else if audience == 0 {
+            notes.append("The campaign's lists have no contacts.")
+        }
+        if excluded.noConsent > 0 {
+            notes.append(
+                "\(excluded.noConsent) contact\(excluded.noConsent == 1 ? " has" : "s have") no consent_at, and this tenant requires consent "
+                    + "(consent_required is on by default): they are excluded. Record consent when importing or creating contacts, "
+                    + "or turn consent_required off for the tenant where the law allows.")
+        }
+        if campaign.sendingNumberIds.isEmpty {
+            notes.append("The campaign has no sending numbers (sending_number_ids): a launch would be refused.")
+        }
+        return notes
+    }
 }
 
 /// Counts for `GET …/stats`.
@@ -169,7 +191,8 @@ public struct CampaignInsights: Sendable {
             NSDecimalRound(&rounded, &exact, 2, .up)
             return CampaignPreview(
                 audience: audience, recipients: recipients, excluded: excluded, samples: samples, estimatedSegments: segments,
-                estimatedCostCents: rounded, estimateIsSampled: sampled)
+                estimatedCostCents: rounded, estimateIsSampled: sampled,
+                notes: CampaignPreview.notes(campaign: campaign, audience: audience, excluded: excluded))
         }
     }
 
@@ -182,7 +205,7 @@ public struct CampaignInsights: Sendable {
     public func report(tenantID: String, campaignID: String?) async throws -> CampaignStats {
         try await postgres.withConnection { connection in
             var jobs: [String: Int] = [:]
-            for status in ["queued", "sending", "parked", "deferred", "sent", "delivered", "undelivered", "failed", "blocked", "cancelled", "unknown"] {
+            for status in JobStatus.allCases.map(\.rawValue) {
                 jobs[status] = 0
             }
             var spend = Decimal(0)

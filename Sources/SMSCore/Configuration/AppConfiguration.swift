@@ -49,6 +49,9 @@ public struct AppConfiguration: Sendable {
     /// `SEND_RECONCILE_AFTER_SECONDS`: how long a job may sit in `sending` or `unknown` before the worker
     /// reconciles it (looks the message up at Twilio). Never less than the Twilio timeout plus 5 s. Default 120.
     public var reconcileAfter: Duration = .seconds(120)
+    /// `SEND_STATUS_RECONCILE_AFTER_SECONDS`: how long a `sent` job may wait for its final status report
+    /// before the worker looks the message up at the provider (and again after each such interval). Default 900.
+    public var statusReconcileAfter: Duration = .seconds(900)
     /// `WORKER_SHUTDOWN_TIMEOUT_SECONDS`: how long SIGTERM waits for in-flight sends. Default 30.
     public var shutdownTimeout: Duration = .seconds(30)
     /// `SUPPRESS_AFTER_CARRIER_FAILURES`: how many 30003/30005/30006 failures to one number put it on
@@ -111,6 +114,7 @@ public struct AppConfiguration: Sendable {
         let twilioTimeout = reader.optional("TWILIO_TIMEOUT_SECONDS", default: 15, parse: positiveInt(max: 120))
         let lease = reader.optional("SEND_LEASE_SECONDS", default: 60, parse: positiveInt(max: 3_600))
         let reconcileAfter = reader.optional("SEND_RECONCILE_AFTER_SECONDS", default: 120, parse: positiveInt(max: 86_400))
+        let statusReconcileAfter = reader.optional("SEND_STATUS_RECONCILE_AFTER_SECONDS", default: 900, parse: positiveInt(max: 604_800))
         let shutdownTimeout = reader.optional("WORKER_SHUTDOWN_TIMEOUT_SECONDS", default: 30, parse: positiveInt(max: 3_600))
         let suppressAfter = reader.optional("SUPPRESS_AFTER_CARRIER_FAILURES", default: 3, parse: positiveInt(max: 100))
         let perKey = reader.optional("RATE_LIMIT_PER_MINUTE_KEY", default: 600) { Int($0).flatMap { (0...1_000_000).contains($0) ? $0 : nil } }
@@ -125,7 +129,7 @@ public struct AppConfiguration: Sendable {
 
         guard reader.problems.isEmpty, let databaseURL, let port, let workerHealthPort, let publicBaseURL, let sid,
             let token, let apiBase, let concurrency, let level, let format, let databasePoolSize, let redisPoolSize,
-            let migrations, let twilioTimeout, let lease, let reconcileAfter, let shutdownTimeout, let suppressAfter,
+            let migrations, let twilioTimeout, let lease, let reconcileAfter, let statusReconcileAfter, let shutdownTimeout, let suppressAfter,
             let perKey, let perIP, let cors, let webhookRetention, let auditRetention
         else {
             throw ConfigurationError(problems: reader.problems)
@@ -141,6 +145,7 @@ public struct AppConfiguration: Sendable {
         configuration.sendLease = .seconds(lease)
         // Reconciling a send still waiting for Twilio's answer could send it twice.
         configuration.reconcileAfter = .seconds(max(reconcileAfter, twilioTimeout + 5))
+        configuration.statusReconcileAfter = .seconds(statusReconcileAfter)
         configuration.shutdownTimeout = .seconds(shutdownTimeout)
         configuration.suppressAfterCarrierFailures = suppressAfter
         configuration.rateLimitPerKey = perKey

@@ -164,18 +164,14 @@ public struct ContactStore: Sendable {
         }
     }
 
-    /// Deletes a contact; false when there is none in the tenant. Its jobs keep
-    /// their phone number as history (see 0001_init.sql).
-    public func delete(tenantID: String, id: String, audit: AuditEntry) async throws -> Bool {
-        try await postgres.withTransaction { connection in
-            let deleted = try connection.query("DELETE FROM contacts WHERE tenant_id = $1::uuid AND id = $2::uuid", tenantID, id)
+    /// Deletes a contact and cancels its pending jobs; false when there is none
+    /// in the tenant. Its jobs keep their phone number as history (see 0001_init.sql).
+    public func delete(tenantID: String, id: String, audit: AuditEntry, jobs: SendJobs) async throws -> Bool {
+        try await jobs.transaction { tx in
+            let deleted = try tx.connection.query("DELETE FROM contacts WHERE tenant_id = $1::uuid AND id = $2::uuid", tenantID, id)
             guard deleted.affectedRows == 1 else { return false }
-            try connection.query(
-                """
-                UPDATE send_jobs SET status = 'cancelled', failure_reason = 'contact deleted', updated_at = now()
-                WHERE tenant_id = $1::uuid AND contact_id = $2::uuid AND status IN ('queued', 'deferred', 'parked')
-                """, tenantID, id)
-            try AuditLog.record(audit, on: connection)
+            try tx.cancelPending(.contact(tenantID: tenantID, contactID: id), reason: "contact deleted")
+            try AuditLog.record(audit, on: tx.connection)
             return true
         }
     }

@@ -43,54 +43,28 @@ public struct DoNotContactAddition: Sendable, Encodable, Equatable {
 
 public struct DoNotContactStore: Sendable {
     let postgres: PostgresClient
+    let jobs: SendJobs
 
-    public init(postgres: PostgresClient) { self.postgres = postgres }
+    public init(postgres: PostgresClient, queue: SendQueue) {
+        self.postgres = postgres
+        self.jobs = SendJobs(postgres: postgres, queue: queue)
+    }
 
-    /// Adds numbers (already E.164) in one transaction, cancels their pending
-    /// jobs in the tenant and audits the addition. Re-adding is harmless.
+    /// Adds numbers (already E.164) through ``Suppression``: in one
+    /// transaction, their pending jobs cancelled and the addition audited.
+    /// Re-adding is harmless.
     public func add(
         tenantID: String, phones: [String], reason: String, source: DoNotContactSource, createdBy: String?, audit: AuditEntry
     ) async throws -> DoNotContactAddition {
-        let unique = Array(Set(phones))
-        return try await postgres.withTransaction { connection in
-            let inserted = try connection.query(
-                """
-                INSERT INTO do_not_contact (tenant_id, phone_e164, reason, source, created_by)
-                SELECT $1::uuid, phone, $3, $4, $5::uuid FROM unnest($2::text[]) AS phone
-                ON CONFLICT (tenant_id, phone_e164) DO NOTHING
-                """, tenantID, unique, reason, source.rawValue, createdBy
-            ).affectedRows
-            // Through the contacts with these numbers, as TwilioWebhooks.cancelPending
-            // does and for the same reason; the worker's gate blocks any other job to them.
-            let cancelled = try connection.query(
-                """
-                UPDATE send_jobs SET status = 'cancelled', failure_reason = 'do not contact', updated_at = now()
-                WHERE contact_id IN (SELECT id FROM contacts WHERE tenant_id = $1::uuid AND phone_e164 = ANY($2::text[]))
-                  AND tenant_id = $1::uuid AND to_phone = ANY($2::text[]) AND status IN ('queued', 'deferred', 'parked')
-                """, tenantID, unique
-            ).affectedRows
-            var audit = audit
-            audit.details["added"] = String(inserted)
-            audit.details["cancelled_jobs"] = String(cancelled)
-            if unique.count == 1 { audit.details["phone"] = Redact.phone(unique[0]) }
-            try AuditLog.record(audit, on: connection)
-            return DoNotContactAddition(added: inserted, alreadyPresent: unique.count - inserted, cancelledJobs: cancelled)
+        try await jobs.transaction { tx in
+            try Suppression.add(tx, tenantID: tenantID, phones: phones, reason: reason, source: source, createdBy: createdBy, audit: audit)
         }
     }
 
-    /// Removes an entry; nil when there is none in the tenant.
+    /// Removes an entry through ``Suppression``; nil when there is none in the tenant.
     public func remove(tenantID: String, id: String, audit: AuditEntry) async throws -> DoNotContactEntry? {
-        try await postgres.withTransaction { connection in
-            let rows = try connection.query(
-                "DELETE FROM do_not_contact WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING \(DoNotContactEntry.columns)",
-                tenantID, id)
-            guard let row = rows.first else { return nil }
-            let entry = try DoNotContactEntry(row: row)
-            var audit = audit
-            audit.details["phone"] = Redact.phone(entry.phone)
-            audit.details["reason"] = entry.reason
-            try AuditLog.record(audit, on: connection)
-            return entry
+        try await jobs.transaction { tx in
+            try Suppression.remove(tx, tenantID: tenantID, entryID: id, audit: audit)
         }
     }
 

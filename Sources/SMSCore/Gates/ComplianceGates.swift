@@ -63,7 +63,7 @@ public enum GateDecision: Sendable, Equatable {
     case deferUntil(Gate, Date)
 }
 
-/// The gates that need no I/O, in DESIGN.md's order: kill switch,
+/// The gates that need no I/O, in the order docs/ARCHITECTURE.md gives: kill switch,
 /// do-not-contact and opt-out, consent, quiet hours. Budget, warmup and the
 /// rate counter follow, around the database and Redis.
 public enum ComplianceGates {

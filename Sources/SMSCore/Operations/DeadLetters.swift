@@ -47,46 +47,14 @@ public struct DeadLetters: Sendable {
         }
     }
 
-    /// Queues dead jobs again with fresh attempts; nil `jobIDs` = every dead job of the tenant.
-    /// Jobs whose contact opted out or was suppressed meanwhile are still stopped by the gates.
+    /// Queues dead jobs again with fresh attempts (``JobTransition/revive``); nil `jobIDs` = every dead job of the tenant.
     /// - Returns: how many were queued again.
     public func retry(tenantID: String, jobIDs: [String]?, audit: AuditEntry) async throws -> Int {
-        let rows = try await postgres.withTransaction { connection in
-            let rows = try connection.query(
-                """
-                UPDATE send_jobs j SET status = 'queued', attempts = 0, dead_at = NULL, failure_reason = NULL, error_code = NULL,
-                    next_attempt_at = NULL, claimed_by = NULL, updated_at = now()
-                WHERE tenant_id = $1::uuid AND dead_at IS NOT NULL AND ($2::uuid[] IS NULL OR id = ANY($2::uuid[]))
-                RETURNING j.id::text, j.sending_number_id::text, j.segments, j.created_at
-                """, tenantID, jobIDs)
-            var audit = audit
-            audit.details["jobs"] = String(rows.count)
-            try AuditLog.record(audit, on: connection)
-            return rows
-        }
-        let jobs = try rows.sorted { (try $0.decode(at: 3, as: Date.self)) < (try $1.decode(at: 3, as: Date.self)) }.map {
-            QueuedJob(numberID: try $0.decode(at: 1), jobID: try $0.decode(at: 0), segments: try $0.decode(at: 2))
-        }
-        try await queue.removeDead(jobs)
-        try await queue.push(inOrder: jobs, atFront: false)
-        return jobs.count
+        try await SendJobs(postgres: postgres, queue: queue).revive(tenantID: tenantID, jobIDs: jobIDs, audit: audit)
     }
 
     /// Drops dead jobs from the dead list for good (they stay `failed`); nil `jobIDs` = all of the tenant's.
     public func purge(tenantID: String, jobIDs: [String]?, audit: AuditEntry) async throws -> Int {
-        let rows = try await postgres.withTransaction { connection in
-            let rows = try connection.query(
-                """
-                UPDATE send_jobs SET dead_at = NULL, updated_at = now()
-                WHERE tenant_id = $1::uuid AND dead_at IS NOT NULL AND ($2::uuid[] IS NULL OR id = ANY($2::uuid[]))
-                RETURNING id::text, sending_number_id::text, segments
-                """, tenantID, jobIDs)
-            var audit = audit
-            audit.details["jobs"] = String(rows.count)
-            try AuditLog.record(audit, on: connection)
-            return rows
-        }
-        try await queue.removeDead(rows.map { QueuedJob(numberID: try $0.decode(at: 1), jobID: try $0.decode(at: 0), segments: try $0.decode(at: 2)) })
-        return rows.count
+        try await SendJobs(postgres: postgres, queue: queue).forgetDead(tenantID: tenantID, jobIDs: jobIDs, audit: audit)
     }
 }

@@ -1,19 +1,14 @@
 import Foundation
 import Postgres
 
-/// The global kill switch (`smscrm pause --all`, `POST /admin/pause`):
-/// PostgreSQL's `platform_settings` holds the truth, the Redis flag is what
-/// workers check right before each send, and both are written before the
-/// answer. A pause then waits for the sends already on their way to Twilio;
-/// a resume puts every parked job (of tenants and campaigns not paused on
-/// their own) back in its queue.
+/// The global kill switch's stored state (`platform_settings`, the truth).
+/// Pausing and resuming go through ``SendControl/set(_:paused:actor:reason:audit:)``,
+/// which stores it here, sets the flag the workers check and drains or wakes.
 public struct PlatformKillSwitch: Sendable {
     let postgres: PostgresClient
-    let control: SendControl
 
-    public init(postgres: PostgresClient, control: SendControl) {
+    public init(postgres: PostgresClient) {
         self.postgres = postgres
-        self.control = control
     }
 
     public struct State: Sendable, Encodable, Equatable {
@@ -21,8 +16,11 @@ public struct PlatformKillSwitch: Sendable {
         public var pausedAt: Date?
         public var pausedBy: String?
         public var reason: String?
-        /// Sends still in flight when a pause gave up waiting (0 = drained); jobs woken by a resume.
+        /// A pause: sends of live workers already on their way when it began, and
+        /// how many still had no answer when it answered (0 = drained).
         public var inFlight: Int?
+        public var stillInFlight: Int?
+        /// A resume: parked jobs queued again.
         public var resumedJobs: Int?
     }
 
@@ -32,31 +30,23 @@ public struct PlatformKillSwitch: Sendable {
         return State(paused: at != nil, pausedAt: at, pausedBy: try row.decodeIfPresent("paused_by"), reason: try row.decodeIfPresent("pause_reason"))
     }
 
-    /// Pauses every tenant's sending. Idempotent: a second pause keeps the first one's time, author and reason.
-    public func pause(by actor: String, reason: String?, audit: AuditEntry) async throws -> State {
+    /// Stores a pause (idempotent: a second pause keeps the first one's time,
+    /// author and reason) or a resume, with its audit entry.
+    func store(paused: Bool, by actor: String, reason: String?, audit: AuditEntry) async throws -> State {
         try await postgres.withTransaction { connection in
-            try connection.query(
-                """
-                UPDATE platform_settings SET paused_at = COALESCE(paused_at, now()), paused_by = CASE WHEN paused_at IS NULL THEN $1 ELSE paused_by END,
-                    pause_reason = CASE WHEN paused_at IS NULL THEN $2 ELSE pause_reason END, updated_at = now()
-                """, actor, reason)
+            if paused {
+                try connection.query(
+                    """
+                    UPDATE platform_settings SET paused_at = COALESCE(paused_at, now()),
+                        paused_by = CASE WHEN paused_at IS NULL THEN $1 ELSE paused_by END,
+                        pause_reason = CASE WHEN paused_at IS NULL THEN $2 ELSE pause_reason END, updated_at = now()
+                    """, actor, reason)
+            } else {
+                try connection.query("UPDATE platform_settings SET paused_at = NULL, paused_by = NULL, pause_reason = NULL, updated_at = now()")
+            }
             try AuditLog.record(audit, on: connection)
         }
-        try await control.killSwitch.setGlobal(paused: true)
-        var state = try await state()
-        state.inFlight = try await control.drain(tenantID: nil, campaignID: nil)
-        return state
-    }
-
-    public func resume(audit: AuditEntry) async throws -> State {
-        try await postgres.withTransaction { connection in
-            try connection.query("UPDATE platform_settings SET paused_at = NULL, paused_by = NULL, pause_reason = NULL, updated_at = now()")
-            try AuditLog.record(audit, on: connection)
-        }
-        try await control.killSwitch.setGlobal(paused: false)
-        var state = try await state()
-        state.resumedJobs = try await control.wake(tenantID: nil, campaignID: nil)
-        return state
+        return try await state()
     }
 }
 

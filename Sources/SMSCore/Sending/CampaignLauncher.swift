@@ -51,7 +51,7 @@ public struct CampaignLauncher: Sendable {
         var throughput: Double
     }
 
-    /// Launches now (the API's `POST …/launch`): draft, scheduled or running
+    /// Launches now (the API's `POST …/launch`): draft, scheduled, running or completed
     /// campaigns; `scheduledDueBy` restricts it to a scheduled campaign whose
     /// time has come (the worker's scheduled-launch duty).
     public func launch(tenantID: String, campaignID: String, audit: AuditEntry, scheduledDueBy: Date? = nil) async throws -> LaunchResult {
@@ -91,7 +91,7 @@ public struct CampaignLauncher: Sendable {
                 let jobs = try Self.write(connection, from: chunks, tenantID: tenantID, campaignID: campaignID, ids: ids, phases: phases)
                 try connection.query(
                     """
-                    UPDATE campaigns SET status = 'running', launched_at = COALESCE(launched_at, now()), updated_at = now()
+                    UPDATE campaigns SET status = 'running', launched_at = COALESCE(launched_at, now()), completed_at = NULL, updated_at = now()
                     WHERE tenant_id = $1::uuid AND id = $2::uuid
                     """, tenantID, campaignID)
                 var audit = audit
@@ -135,7 +135,8 @@ public struct CampaignLauncher: Sendable {
             """, tenantID, campaignID)
         guard let campaign = rows.first else { throw LaunchError.notFound }
         let status = CampaignStatus(rawValue: try campaign.decode("status")) ?? .draft
-        guard [.draft, .scheduled, .running].contains(status) else { throw LaunchError.wrongStatus(status) }
+        // A completed campaign launched again runs for the recipients added since.
+        guard [.draft, .scheduled, .running, .completed].contains(status) else { throw LaunchError.wrongStatus(status) }
         if let due = scheduledDueBy {
             // Another worker may have launched it while this one waited for the row lock.
             guard status == .scheduled, let at: Date = try campaign.decodeIfPresent("scheduled_at"), at <= due else {

@@ -28,7 +28,7 @@ public enum QueuePop: Sendable, Equatable {
     case empty
 }
 
-/// The paced Redis send queue (DESIGN.md, "Queues").
+/// The paced Redis send queue (docs/ARCHITECTURE.md, "The send path, step by step", step 2).
 ///
 /// One list per sending number holds its jobs; `ready` scores each number with
 /// work by the time it may send next, and a pop advances that score by the
@@ -55,6 +55,9 @@ public struct SendQueue: Sendable {
     var throughput: String { "\(namespace):throughput" }
     var pace: String { "\(namespace):pace" }
     var queuePrefix: String { "\(namespace):q:" }
+    /// "ok" while Redis holds what PostgreSQL says is pending; missing after Redis lost its data.
+    var restoreMarker: String { "\(namespace):restored" }
+    var restoreLock: String { "\(namespace):restoring" }
 
     /// Jobs per push script call.
     public static let pushBatch = 5_000
@@ -191,6 +194,42 @@ public struct SendQueue: Sendable {
     public func removeDead(_ jobs: [QueuedJob]) async throws {
         guard !jobs.isEmpty else { return }
         _ = try await redis.pipeline(jobs.map { RedisCommand("LREM", dead, 0, $0.member) })
+    }
+
+    /// Puts jobs in `delayed` with their due times (ms since 1970), whatever
+    /// their lease: how a restore puts back jobs that wait for a time.
+    public func schedule(_ jobs: [(QueuedJob, Int64)]) async throws {
+        for start in stride(from: 0, to: jobs.count, by: Self.pushBatch) {
+            let batch = jobs[start..<min(start + Self.pushBatch, jobs.count)]
+            var arguments: [any RedisArgument] = [delayed]
+            for (job, due) in batch { arguments += [String(due), job.member] }
+            _ = try await redis.pipeline([RedisCommand("ZADD", arguments)])
+        }
+    }
+
+    /// Whether the queue must be restored from PostgreSQL (Redis lost its
+    /// data, or a restore did not finish), taking the restore on for this
+    /// worker when it must: only one worker at a time gets true.
+    public func needsRestore(by workerID: String) async throws -> Bool {
+        if try await redis.command("GET", restoreMarker).string == "ok" { return false }
+        guard try await redis.command("SET", restoreLock, workerID, "NX", "PX", 120_000).string == "OK" else { return false }
+        try await redis.command("SET", restoreMarker, "restoring")
+        return true
+    }
+
+    /// The restore is complete. If Redis lost its data again meanwhile the
+    /// marker is gone and stays gone, so the next check restores again.
+    public func restored(by workerID: String) async throws {
+        _ = try await redis.pipeline([RedisCommand("SET", restoreMarker, "ok", "XX"), RedisCommand("DEL", restoreLock)])
+    }
+
+    /// Takes cancelled jobs out of `delayed` (members `number|job|segments`),
+    /// so the delayed count is only what will still be sent.
+    public func forgetDelayed(members: [String]) async throws {
+        for start in stride(from: 0, to: members.count, by: Self.pushBatch) {
+            let batch = members[start..<min(start + Self.pushBatch, members.count)]
+            _ = try await redis.pipeline([RedisCommand("ZREM", [delayed] + batch.map { $0 as any RedisArgument })])
+        }
     }
 
     private func settle(_ job: QueuedJob, _ action: String, due: Date?) async throws -> Bool {

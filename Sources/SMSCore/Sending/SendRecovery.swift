@@ -4,13 +4,17 @@ import Postgres
 
 /// The send path's repairs, run by every worker as periodic duties and safe to
 /// run on many replicas at once (each takes its rows with `FOR UPDATE SKIP
-/// LOCKED` and a short lease in `claimed_by`/`claimed_at`):
+/// LOCKED` and a short lease). Every write goes through ``SendJobs``.
 ///
 /// - ``recoverStuck(now:)``: jobs left in `sending` by a worker that died;
-/// - ``settleUnknown(now:)``: sends that may or may not have reached Twilio,
-///   settled by looking the message up, re-sent only when Twilio has none;
-/// - ``sweepLost(now:)``: pending jobs Redis no longer holds (a restart
-///   without persistence, a push that failed after the launch committed);
+/// - ``settleUnknown(now:)``: sends that may or may not have reached the
+///   provider, settled by looking the message up, re-sent only when it has none;
+/// - ``settleUnsettledSent(now:)``: `sent` jobs whose final status report
+///   never came, looked up and settled as the report would have settled them;
+/// - ``restoreAfterRedisLoss(now:)``: every pending job back in Redis after
+///   Redis lost its data, in order, page by page;
+/// - ``sweepLost(now:)``: pending jobs Redis no longer holds for another
+///   reason (a push that failed after the launch committed);
 /// - ``wakeParked(tenantID:campaignID:)`` and ``wakeBudgetDeferred(tenantID:)``:
 ///   called by resume and by a raised cap, so waiting jobs go at once.
 public struct SendRecovery: Sendable {
@@ -21,11 +25,19 @@ public struct SendRecovery: Sendable {
         /// reconciled; must exceed the Twilio timeout, or a send still waiting
         /// for its answer could be looked up too early and sent twice.
         public var reconcileAfter: Duration
+        /// How long a `sent` job waits for its final report before a lookup
+        /// (`SEND_STATUS_RECONCILE_AFTER_SECONDS`), and between lookups.
+        public var statusReconcileAfter: Duration = .seconds(900)
+        /// `sent` jobs looked up per duty run: the pace of those lookups
+        /// (the duty runs every 5 s, so 50 is 10 requests a second at most).
+        public var statusBatchSize = 50
         /// How long a pending job must have been left alone before the sweep
         /// treats its absence from Redis as a loss.
         public var lostAfter: Duration = .seconds(120)
         /// Rows handled per duty run.
         public var batchSize = 200
+        /// Pending jobs read per page when Redis is restored.
+        public var restorePageSize = 10_000
 
         public init(workerID: String, reconcileAfter: Duration) {
             self.workerID = workerID
@@ -35,16 +47,23 @@ public struct SendRecovery: Sendable {
 
     public let configuration: Configuration
     let postgres: PostgresClient
+    let jobs: SendJobs
     let queue: SendQueue
     let twilio: TwilioClient?
+    let errorPolicy: ProviderErrorPolicy
     let logger: Logger
 
     /// `twilio` may be nil where no lookup is needed (the API wakes jobs only).
-    public init(configuration: Configuration, postgres: PostgresClient, queue: SendQueue, twilio: TwilioClient?, logger: Logger) {
+    public init(
+        configuration: Configuration, postgres: PostgresClient, queue: SendQueue, twilio: TwilioClient?,
+        errorPolicy: ProviderErrorPolicy = ProviderErrorPolicy(), logger: Logger
+    ) {
         self.configuration = configuration
         self.postgres = postgres
+        self.jobs = SendJobs(postgres: postgres, queue: queue)
         self.queue = queue
         self.twilio = twilio
+        self.errorPolicy = errorPolicy
         self.logger = logger
     }
 
@@ -57,149 +76,169 @@ public struct SendRecovery: Sendable {
     @discardableResult
     public func recoverStuck(now: Date = Date()) async throws -> (requeued: Int, unknown: Int) {
         let cutoff = now.addingTimeInterval(-configuration.reconcileAfter.intervalSeconds)
-        let rows = try await postgres.withTransaction { connection in
-            let rows = try connection.query(
-                """
-                WITH stuck AS (
-                    SELECT id, reserved_cents AS held, reserved_daily_period, reserved_monthly_period,
-                           last_attempt_at IS NOT NULL AND last_attempt_at >= claimed_at AS attempted
-                    FROM send_jobs WHERE status = 'sending' AND claimed_at < $1
-                    ORDER BY claimed_at LIMIT $2 FOR UPDATE SKIP LOCKED
-                )
-                UPDATE send_jobs j SET
-                    status = CASE WHEN stuck.attempted THEN 'unknown' ELSE 'queued' END,
-                    failure_reason = CASE WHEN stuck.attempted THEN 'the worker stopped while sending; to be looked up at Twilio'
-                                          ELSE j.failure_reason END,
-                    reserved_cents = CASE WHEN stuck.attempted THEN j.reserved_cents ELSE 0 END,
-                    claimed_by = NULL, updated_at = now()
-                FROM stuck WHERE j.id = stuck.id
-                RETURNING j.id::text, j.tenant_id::text, j.sending_number_id::text, j.segments, stuck.attempted,
-                          stuck.held, stuck.reserved_daily_period::text AS daily, stuck.reserved_monthly_period::text AS monthly
-                """, cutoff, configuration.batchSize)
-            for row in rows where !(try row.decode("attempted", as: Bool.self)) {
-                let held: Decimal = try row.decode("held")
-                guard held > 0, let daily: String = try row.decodeIfPresent("daily"), let monthly: String = try row.decodeIfPresent("monthly")
-                else { continue }
-                try BudgetLedger.release(connection, tenantID: try row.decode("tenant_id"), cents: held, dailyPeriod: daily, monthlyPeriod: monthly)
-            }
-            return rows
+        let held = try await jobs.requeueStuck(claimedBefore: cutoff, limit: configuration.batchSize)
+        let requeued = held.filter { !$0.attempted }.count
+        if !held.isEmpty {
+            logger.notice("recovered jobs left in sending", metadata: ["requeued": "\(requeued)", "unknown": "\(held.count - requeued)"])
         }
-        var requeue: [QueuedJob] = []
-        for row in rows where !(try row.decode("attempted", as: Bool.self)) {
-            requeue.append(QueuedJob(numberID: try row.decode("sending_number_id"), jobID: try row.decode("id"), segments: try row.decode("segments")))
-        }
-        try await queue.push(inOrder: requeue, atFront: true)
-        if !rows.isEmpty {
-            logger.notice("recovered jobs left in sending", metadata: ["requeued": "\(requeue.count)", "unknown": "\(rows.count - requeue.count)"])
-        }
-        return (requeue.count, rows.count - requeue.count)
+        return (requeued, held.count - requeued)
     }
 
     // MARK: `unknown` jobs
 
     /// What a lookup decided for one unknown job.
     public enum Settlement: Sendable, Equatable {
-        /// Twilio has the message: the job records its sid and status.
+        /// The provider has the message: the job records its sid and status.
         case found(sid: String, status: String)
-        /// Twilio has no such message: the job is queued to be sent again.
+        /// The provider has no such message: the job is queued to be sent again.
         case resent
         /// The lookup failed; the job is tried again later.
         case lookupFailed
     }
 
-    /// Looks up at Twilio every `unknown` job whose last attempt is older than
-    /// the reconcile delay (time for the status callback to settle it first),
+    /// Looks up every `unknown` job whose last attempt is older than the
+    /// reconcile delay (time for the status callback to settle it first),
     /// matching To, From, the day and the body, and skipping sids another job
-    /// already holds.
+    /// already holds. A match settles the job exactly as its status callback
+    /// would (``JobTransaction/settle(jobID:report:policy:)``).
     @discardableResult
     public func settleUnknown(now: Date = Date()) async throws -> [String: Settlement] {
         guard let twilio else { return [:] }
         let cutoff = now.addingTimeInterval(-configuration.reconcileAfter.intervalSeconds)
-        let jobs = try await postgres.query(
-            """
-            WITH due AS (
-                SELECT id FROM send_jobs
-                WHERE status = 'unknown' AND last_attempt_at < $1 AND (claimed_at IS NULL OR claimed_at < $1)
-                ORDER BY last_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
-            )
-            UPDATE send_jobs j SET claimed_at = now(), claimed_by = $3
-            FROM due WHERE j.id = due.id
-            RETURNING j.id::text, j.tenant_id::text, j.sending_number_id::text, j.segments, j.to_phone, j.from_phone, j.body,
-                      j.last_attempt_at
-            """, cutoff, configuration.batchSize, "settle:\(configuration.workerID)")
+        let leased = try await jobs.leaseUnknown(attemptedBefore: cutoff, limit: configuration.batchSize, by: configuration.workerID)
         var results: [String: Settlement] = [:]
-        for job in jobs {
-            let id: String = try job.decode("id")
-            let to: String = try job.decode("to_phone")
-            let from: String = try job.decode("from_phone")
-            let body: String = try job.decode("body")
-            let attemptedAt: Date = try job.decode("last_attempt_at")
+        for held in leased {
+            let id = held.job.jobID
             let messages: [TwilioMessage]
             do {
                 // Twilio filters by UTC day; a day earlier covers a clock skew across midnight.
-                messages = try await twilio.findMessages(to: to, from: from, since: attemptedAt.addingTimeInterval(-86_400))
+                messages = try await twilio.findMessages(
+                    to: held.toPhone, from: held.fromPhone, since: (held.lastAttemptAt ?? now).addingTimeInterval(-86_400))
             } catch {
                 logger.warning("lookup of an unknown send failed", metadata: ["job_id": "\(id)", "error": "\(error)"])
                 results[id] = .lookupFailed
                 continue
             }
-            let candidates = messages.filter { $0.to == to && $0.from == from && ($0.body == nil || $0.body == body) }
+            let candidates = messages.filter { $0.to == held.toPhone && $0.from == held.fromPhone && ($0.body == nil || $0.body == held.body) }
             let taken = try await postgres.query(
                 "SELECT provider_sid FROM send_jobs WHERE provider_sid = ANY($1::text[])", candidates.map(\.sid)
             ).map { try $0.decode("provider_sid", as: String.self) }
             if let match = candidates.first(where: { !taken.contains($0.sid) }) {
-                let status = Self.jobStatus(forTwilio: match.status)
-                let updated = try await postgres.query(
-                    """
-                    UPDATE send_jobs SET status = $2, provider_sid = $3, provider_status = $4, error_code = $5,
-                        sent_at = COALESCE(sent_at, last_attempt_at), failure_reason = NULL, claimed_by = NULL, updated_at = now()
-                    WHERE id = $1::uuid AND status = 'unknown' AND provider_sid IS NULL
-                    RETURNING id
-                    """, id, status, match.sid, match.status, match.errorCode)
-                if !updated.isEmpty {
-                    results[id] = .found(sid: match.sid, status: status)
-                    logger.info("settled an unknown send: Twilio has it", metadata: ["job_id": "\(id)", "status": "\(status)"])
+                let settled = try await settle(jobID: id, with: match)
+                if settled.outcome == "applied", let status = settled.status {
+                    results[id] = .found(sid: match.sid, status: status.rawValue)
+                    logger.info("settled an unknown send: the provider has it", metadata: ["job_id": "\(id)", "status": "\(status.rawValue)"])
                 }
                 continue
             }
-            // Twilio never created it: release the reservation and send it again.
-            let requeued = try await postgres.withTransaction { connection in
-                let rows = try connection.query(
-                    """
-                    WITH old AS (
-                        SELECT id, reserved_cents AS held, reserved_daily_period, reserved_monthly_period
-                        FROM send_jobs WHERE id = $1::uuid AND status = 'unknown' FOR UPDATE
-                    )
-                    UPDATE send_jobs j SET status = 'queued', reserved_cents = 0, next_attempt_at = NULL, claimed_by = NULL,
-                        failure_reason = 'Twilio has no such message; sending again', updated_at = now()
-                    FROM old WHERE j.id = old.id
-                    RETURNING old.held, old.reserved_daily_period::text AS daily, old.reserved_monthly_period::text AS monthly
-                    """, id)
-                guard let row = rows.first else { return false }
-                let held: Decimal = try row.decode("held")
-                if held > 0, let daily: String = try row.decodeIfPresent("daily"), let monthly: String = try row.decodeIfPresent("monthly") {
-                    try BudgetLedger.release(connection, tenantID: try job.decode("tenant_id"), cents: held, dailyPeriod: daily, monthlyPeriod: monthly)
-                }
-                return true
-            }
-            if requeued {
-                let queued = QueuedJob(numberID: try job.decode("sending_number_id"), jobID: id, segments: try job.decode("segments"))
-                try await queue.push(inOrder: [queued], atFront: true)
+            if try await jobs.resend(held) {
                 results[id] = .resent
-                logger.notice("an unknown send never reached Twilio: sending again", metadata: ["job_id": "\(id)"])
+                logger.notice("an unknown send never reached the provider: sending again", metadata: ["job_id": "\(id)"])
             }
         }
         return results
     }
 
-    /// The `send_jobs.status` a Twilio message status means for a job that was handed over.
-    public static func jobStatus(forTwilio status: String) -> String {
-        switch status {
-        case "delivered", "read": "delivered"
-        case "undelivered": "undelivered"
-        case "failed", "canceled": "failed"
-        default: "sent"
+    // MARK: `sent` jobs whose final report never came
+
+    /// Looks up, paced (``Configuration/statusBatchSize`` per run), the `sent`
+    /// jobs that have waited ``Configuration/statusReconcileAfter`` for their
+    /// final status report, and settles each as the report would have (with
+    /// `delivered_at`, a price, a suppression). A job the provider still has
+    /// in progress is looked at again after another interval.
+    /// - Returns: the settled jobs' new statuses by job id.
+    @discardableResult
+    public func settleUnsettledSent(now: Date = Date()) async throws -> [String: JobStatus] {
+        guard let twilio else { return [:] }
+        let cutoff = now.addingTimeInterval(-configuration.statusReconcileAfter.intervalSeconds)
+        let leased = try await jobs.leaseUnsettledSent(before: cutoff, limit: configuration.statusBatchSize)
+        var settled: [String: JobStatus] = [:]
+        for held in leased {
+            guard let sid = held.providerSID else { continue }
+            do {
+                guard let message = try await twilio.fetchMessage(sid: sid) else {
+                    logger.warning("a sent job's message is unknown to the provider", metadata: ["job_id": "\(held.job.jobID)"])
+                    continue
+                }
+                let result = try await settle(jobID: held.job.jobID, with: message)
+                if result.outcome == "applied", let status = result.status { settled[held.job.jobID] = status }
+            } catch {
+                logger.warning("status lookup of a sent job failed", metadata: ["job_id": "\(held.job.jobID)", "error": "\(error)"])
+            }
         }
+        if !settled.isEmpty { logger.notice("settled sent jobs whose status report never came", metadata: ["jobs": "\(settled.count)"]) }
+        return settled
+    }
+
+    /// Settles a job from a looked-up message, as a status callback would.
+    private func settle(jobID: String, with message: TwilioMessage) async throws -> SettleResult {
+        let report = ProviderReport(sid: message.sid, status: message.status, errorCode: message.errorCode)
+        let policy = errorPolicy
+        return try await jobs.transaction { tx in try tx.settle(jobID: jobID, report: report, policy: policy) }
+    }
+
+    // MARK: Redis lost its data
+
+    /// Whether Redis lost its data since the queue was last restored, and if
+    /// so, every pending job goes back: due jobs to their numbers' lists in
+    /// order (oldest first), waiting jobs to `delayed` with their due time,
+    /// parked jobs only where nothing pauses them any more. The loss is seen
+    /// by a marker key the restore writes first; one worker restores (a lock),
+    /// the others wait for the marker. A job that is in Redis twice afterwards
+    /// (pushed by a launch meanwhile) is claimed once.
+    ///
+    /// Issue 11, defect 3: the lost-job sweep alone re-pushed 10,000 jobs per
+    /// pass and only for numbers with an empty list, so after a wipe part of
+    /// the queue waited until a number's list drained.
+    /// - Returns: how many jobs were put back; nil when Redis had not lost anything.
+    @discardableResult
+    public func restoreAfterRedisLoss(now: Date = Date()) async throws -> Int? {
+        guard try await queue.needsRestore(by: configuration.workerID) else { return nil }
+        let started = ContinuousClock.now
+        let pageSize = configuration.restorePageSize
+        let (pages, throughputs) = try await postgres.withTransaction { connection -> ([[(QueuedJob, Int64?)]], [String: Double]) in
+            // One pass over every pending job through a cursor: the sort happens
+            // once, and each page is a FETCH, whatever the backlog.
+            try connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            try connection.query(
+                """
+                DECLARE pending_jobs NO SCROLL CURSOR FOR
+                SELECT j.id::text, j.sending_number_id::text, j.segments, n.throughput_sps,
+                       CASE WHEN j.next_attempt_at > now() THEN j.next_attempt_at END AS due
+                FROM send_jobs j LEFT JOIN sending_numbers n ON n.id = j.sending_number_id
+                WHERE j.status IN ('queued', 'deferred')
+                   OR (j.status = 'parked'
+                       AND NOT EXISTS (SELECT 1 FROM platform_settings p WHERE p.paused_at IS NOT NULL)
+                       AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = j.tenant_id AND t.paused_at IS NOT NULL)
+                       AND NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = j.campaign_id AND k.status = 'paused'))
+                ORDER BY j.created_at, j.id
+                """)
+            var pages: [[(QueuedJob, Int64?)]] = []
+            var throughputs: [String: Double] = [:]
+            while true {
+                // FETCH takes no bind parameter; the page size is our own Int, never input.
+                let rows = try connection.query("FETCH \(pageSize) FROM pending_jobs")
+                if rows.isEmpty { break }
+                pages.append(
+                    try rows.map { row in
+                        let job = QueuedJob(numberID: try row.decode(at: 1), jobID: try row.decode(at: 0), segments: try row.decode(at: 2))
+                        if let pace: Double = try row.decodeIfPresent(at: 3) { throughputs[job.numberID] = pace }
+                        return (job, try row.decodeIfPresent(at: 4, as: Date.self).map(SendQueue.milliseconds))
+                    })
+            }
+            return (pages, throughputs)
+        }
+        var count = 0
+        for page in pages {
+            try await queue.push(inOrder: page.filter { $0.1 == nil }.map(\.0), throughputs: throughputs, atFront: false)
+            try await queue.schedule(page.compactMap { job, due in due.map { (job, $0) } })
+            count += page.count
+        }
+        try await queue.restored(by: configuration.workerID)
+        logger.warning(
+            "Redis had lost the queue: pending jobs restored from PostgreSQL",
+            metadata: ["jobs": "\(count)", "ms": "\((ContinuousClock.now - started).milliseconds)"])
+        return count
     }
 
     // MARK: Jobs Redis lost

@@ -45,23 +45,44 @@ public struct KillSwitch: Sendable {
     // MARK: Sends in flight
 
     /// The sorted set of sends between their last kill-switch check and
-    /// Twilio's answer: member `tenant|campaign|job`, score the instant after
-    /// which the entry is stale (its worker died).
+    /// Twilio's answer: member `tenant|campaign|job|worker`, score the instant
+    /// after which the entry is stale whatever happens.
     public static let inFlightKey = "smscrm:{send}:inflight"
+
+    /// A worker's heartbeat: present while the worker lives. An in-flight
+    /// entry whose worker has no heartbeat belongs to a dead worker (SIGKILL,
+    /// a lost machine) and holds no pause back: no request of its can start any
+    /// more (issue 11, defect 7: a pause waited the full timeout for one).
+    public static func heartbeatKey(_ workerID: String) -> String { "smscrm:{send}:worker:\(workerID)" }
+
+    /// How long a heartbeat lasts without renewal; workers renew it four times as often.
+    public static let heartbeatTTL: Duration = .seconds(2)
+
+    /// Marks the worker alive for ``heartbeatTTL``.
+    public func heartbeat(workerID: String) async throws {
+        try await redis.command("SET", Self.heartbeatKey(workerID), "1", "PX", Int(Self.heartbeatTTL.components.seconds * 1000))
+    }
+
+    /// A worker that stops cleanly says so at once.
+    public func stopHeartbeat(workerID: String) async throws {
+        try await redis.command("DEL", Self.heartbeatKey(workerID))
+    }
 
     /// One send about to go to Twilio.
     public struct Flight: Sendable, Equatable {
         public var tenantID: String
         public var campaignID: String
         public var jobID: String
+        public var workerID: String
 
-        public init(tenantID: String, campaignID: String, jobID: String) {
+        public init(tenantID: String, campaignID: String, jobID: String, workerID: String) {
             self.tenantID = tenantID.lowercased()
             self.campaignID = campaignID.lowercased()
             self.jobID = jobID.lowercased()
+            self.workerID = workerID
         }
 
-        var member: String { "\(tenantID)|\(campaignID)|\(jobID)" }
+        var member: String { "\(tenantID)|\(campaignID)|\(jobID)|\(workerID)" }
     }
 
     /// Checks the global, tenant and campaign flags and, only if none is set,
@@ -83,30 +104,63 @@ public struct KillSwitch: Sendable {
         try await redis.command("ZREM", Self.inFlightKey, flight.member)
     }
 
-    /// Waits until no live in-flight send is covered by the scope (nil tenant
-    /// and campaign: every send), or until `timeout`.
-    /// - Returns: how many covered sends were still in flight when it gave up (0 when drained).
-    @discardableResult
-    public func waitForInFlight(tenantID: String?, campaignID: String?, timeout: Duration) async throws -> Int {
+    /// What a pause found in flight.
+    public struct Drain: Sendable, Equatable {
+        /// Sends of live workers covered by the scope when the wait began.
+        public var inFlight: Int
+        /// Of those, how many had still no answer when the wait gave up (0 = drained).
+        public var stillInFlight: Int
+        /// Entries ignored because their worker is dead.
+        public var abandoned: Int
+
+        public init(inFlight: Int, stillInFlight: Int, abandoned: Int) {
+            self.inFlight = inFlight
+            self.stillInFlight = stillInFlight
+            self.abandoned = abandoned
+        }
+    }
+
+    /// Waits until no send of a live worker is in flight in the scope (nil
+    /// tenant and campaign: every send), or until `timeout`. Entries of dead
+    /// workers are dropped.
+    public func waitForInFlight(tenantID: String?, campaignID: String?, timeout: Duration) async throws -> Drain {
         let clock = ContinuousClock()
         let giveUp = clock.now + timeout
+        var first: (live: Int, dead: Int)?
         while true {
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let members = try await redis.command("ZRANGEBYSCORE", Self.inFlightKey, String(now), "+inf").array?.compactMap(\.string) ?? []
-            let covered = members.filter { member in
-                let parts = member.split(separator: "|").map(String.init)
-                guard parts.count == 3 else { return false }
-                if let tenantID, parts[0] != tenantID.lowercased() { return false }
-                if let campaignID, parts[1] != campaignID.lowercased() { return false }
-                return true
-            }.count
-            if covered == 0 || clock.now >= giveUp { return covered }
+            let covered = try await liveFlights(tenantID: tenantID, campaignID: campaignID)
+            if first == nil { first = covered }
+            if covered.live == 0 || clock.now >= giveUp {
+                return Drain(inFlight: first?.live ?? 0, stillInFlight: covered.live, abandoned: first?.dead ?? 0)
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
+    /// Covered entries of live workers, and how many dead workers' entries were dropped.
+    private func liveFlights(tenantID: String?, campaignID: String?) async throws -> (live: Int, dead: Int) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let members = try await redis.command("ZRANGEBYSCORE", Self.inFlightKey, String(now), "+inf").array?.compactMap(\.string) ?? []
+        let covered = members.compactMap { member -> (member: String, worker: String?)? in
+            let parts = member.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 3 else { return nil }
+            if let tenantID, parts[0] != tenantID.lowercased() { return nil }
+            if let campaignID, parts[1] != campaignID.lowercased() { return nil }
+            return (member, parts.count >= 4 ? parts[3] : nil)
+        }
+        let workers = Array(Set(covered.compactMap(\.worker)))
+        guard !workers.isEmpty else { return (covered.count, 0) }
+        let alive = try await redis.pipeline(workers.map { RedisCommand("EXISTS", Self.heartbeatKey($0)) })
+        let dead = Set(zip(workers, alive).filter { $0.1.int != 1 }.map(\.0))
+        let abandoned = covered.filter { $0.worker.map(dead.contains) ?? false }.map(\.member)
+        if !abandoned.isEmpty {
+            _ = try await redis.pipeline([RedisCommand("ZREM", [Self.inFlightKey] + abandoned.map { $0 as any RedisArgument })])
+        }
+        return (covered.count - abandoned.count, abandoned.count)
+    }
+
     /// KEYS: global, tenant and campaign flags, the in-flight set. ARGV: member, stale-after ms, now ms.
-    /// Entries left by dead workers are dropped on the way.
+    /// Entries past their deadline are dropped on the way.
     static let beginScript = RedisScript(
         """
         redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[3])

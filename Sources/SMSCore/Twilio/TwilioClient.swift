@@ -143,6 +143,20 @@ public struct TwilioClient: Sendable {
     }
 }
 
+extension TwilioClient {
+    /// `GET …/Messages/{sid}.json`: how a `sent` job whose status callback
+    /// never came is settled. Nil when the provider has no such message.
+    public func fetchMessage(sid: String) async throws -> TwilioMessage? {
+        let url = messagesURL.replacingOccurrences(of: "/Messages.json", with: "/Messages/\(FormEncoding.escape(sid)).json")
+        var request = HTTPClientRequest(url: url, basicAuth: auth)
+        request.totalTimeout = configuration.timeout
+        let response = try await http.execute(request)
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw TwilioLookupError(status: response.status) }
+        return try JSONDecoder().decode(TwilioMessage.self, from: Data(response.body))
+    }
+}
+
 public struct TwilioLookupError: Error, Sendable, Equatable {
     public var status: Int
 }

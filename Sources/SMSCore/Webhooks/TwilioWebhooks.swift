@@ -28,21 +28,24 @@ public struct WebhookResult: Sendable, Equatable {
 /// steps) are applied by the worker's ``applyPending(olderThan:)`` duty.
 public struct TwilioWebhooks: Sendable {
     public struct Configuration: Sendable {
-        /// 30003, 30005 and 30006 suppress a number once they have happened this many times to it.
-        public var carrierFailuresBeforeSuppression: Int
+        /// Which provider codes suppress the number (30003, 30005 and 30006 once
+        /// they have happened `carrierFailuresBeforeSuppression` times to it).
+        public var errorPolicy: ProviderErrorPolicy
 
         public init(carrierFailuresBeforeSuppression: Int = 3) {
-            self.carrierFailuresBeforeSuppression = carrierFailuresBeforeSuppression
+            self.errorPolicy = ProviderErrorPolicy(carrierFailuresBeforeSuppression: carrierFailuresBeforeSuppression)
         }
     }
 
     public let configuration: Configuration
     let postgres: PostgresClient
+    let jobs: SendJobs
     let logger: Logger
 
-    public init(configuration: Configuration = Configuration(), postgres: PostgresClient, logger: Logger) {
+    public init(configuration: Configuration = Configuration(), postgres: PostgresClient, queue: SendQueue, logger: Logger) {
         self.configuration = configuration
         self.postgres = postgres
+        self.jobs = SendJobs(postgres: postgres, queue: queue)
         self.logger = logger
     }
 
@@ -84,18 +87,18 @@ public struct TwilioWebhooks: Sendable {
         parameters: [String: String], idempotencyToken: String?, jobID: String?
     ) async throws -> (receipt: WebhookReceipt, applied: Result<WebhookResult, any Error>) {
         let event = StatusEvent(parameters: parameters, idempotencyToken: idempotencyToken, jobID: jobID)
-        let configuration = self.configuration
+        let policy = configuration.errorPolicy
         if let payload = try? Self.payload(parameters),
-            let done = try? await postgres.withTransaction({ connection -> (WebhookReceipt, WebhookResult) in
+            let done = try? await jobs.transaction({ tx -> (WebhookReceipt, WebhookResult) in
                 // Applied first, then stored as processed with its outcome: one row
                 // version instead of an insert and an update. A duplicate finds the
                 // key taken and rolls the application back with it (it waited on the
                 // job's row lock, so the first one's effect is already there).
-                let applied = try Self.applyStatus(connection, parameters: parameters, jobID: event.jobID, configuration: configuration)
-                var result = WebhookResult(outcome: applied.outcome, reply: nil, finalStatus: applied.finalStatus)
+                let settlement = try tx.settle(jobID: event.jobID, report: Self.report(parameters), policy: policy)
+                var result = WebhookResult(outcome: settlement.outcome, reply: nil, finalStatus: settlement.finalStatus?.rawValue)
                 result.kind = "status"
                 guard
-                    let id: Int64 = try connection.query(
+                    let id: Int64 = try tx.connection.query(
                         """
                         INSERT INTO webhook_events (event_key, kind, send_job_id, message_sid, message_status, payload, processed_at,
                                                     outcome, attempts)
@@ -168,8 +171,9 @@ public struct TwilioWebhooks: Sendable {
     /// Applies a stored event, once: an event already processed is not
     /// applied again (an inbound one still gets its reply computed).
     public func apply(eventID: Int64) async throws -> WebhookResult {
-        let configuration = self.configuration
-        let result: WebhookResult = try await postgres.withTransaction { connection in
+        let policy = configuration.errorPolicy
+        let result: WebhookResult = try await jobs.transaction { tx in
+            let connection = tx.connection
             guard
                 let event = try connection.query(
                     """
@@ -188,11 +192,10 @@ public struct TwilioWebhooks: Sendable {
             }
             var result: WebhookResult
             if kind == "status" {
-                let applied = try Self.applyStatus(
-                    connection, parameters: parameters, jobID: try event.decodeIfPresent("send_job_id"), configuration: configuration)
-                result = WebhookResult(outcome: applied.outcome, reply: nil, finalStatus: applied.finalStatus)
+                let settlement = try tx.settle(jobID: try event.decodeIfPresent("send_job_id"), report: Self.report(parameters), policy: policy)
+                result = WebhookResult(outcome: settlement.outcome, reply: nil, finalStatus: settlement.finalStatus?.rawValue)
             } else {
-                result = try Self.applyInbound(connection, parameters: parameters, tenantID: tenantID)
+                result = try Self.applyInbound(tx, parameters: parameters, tenantID: tenantID)
             }
             result.kind = kind
             try Self.markProcessed(connection, eventID: eventID, outcome: result.outcome)
@@ -241,153 +244,20 @@ public struct TwilioWebhooks: Sendable {
 
     // MARK: Status callbacks
 
-    /// Where a job stands: a callback applies only if it moves the job forward.
-    /// `delivered` ranks above `undelivered`/`failed`, so a late delivery
-    /// report (Twilio's last word) wins and a late `sent` never undoes either.
-    static func rank(ofJobStatus status: String) -> Int {
-        switch status {
-        case "sent": 2
-        case "undelivered", "failed": 3
-        case "delivered": 4
-        default: 1  // not yet known to be at Twilio: queued, sending, unknown, parked, deferred…
-        }
-    }
-
-    /// The job status a Twilio message status leads to; nil for statuses that
-    /// say nothing about an outbound message (receiving, received).
-    static func jobStatus(forTwilio status: String) -> (status: String, rank: Int)? {
-        switch status {
-        case "accepted", "scheduled", "queued", "sending", "sent": ("sent", 2)
-        case "undelivered": ("undelivered", 3)
-        case "failed", "canceled": ("failed", 3)
-        case "delivered", "read", "partially_delivered": ("delivered", 4)
-        default: nil
-        }
-    }
-
-    static let knownStatuses: Set<String> = [
-        "accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read",
-        "partially_delivered", "canceled", "receiving", "received",
-    ]
-
-    static func applyStatus(
-        _ connection: PostgresConnection, parameters: [String: String], jobID: String?, configuration: Configuration
-    ) throws -> (outcome: String, finalStatus: String?) {
-        let sid = parameters["MessageSid"] ?? parameters["SmsSid"] ?? ""
-        let twilioStatus = (parameters["MessageStatus"] ?? parameters["SmsStatus"] ?? "").lowercased()
-        guard knownStatuses.contains(twilioStatus) else { return ("unknown_status", nil) }
-        guard let (newStatus, newRank) = jobStatus(forTwilio: twilioStatus) else { return ("ignored", nil) }
-        let columns = """
-            id::text, tenant_id::text, contact_id::text, status, provider_sid, to_phone, reserved_cents, reserved_daily_period::text AS daily,
-            reserved_monthly_period::text AS monthly
-            """
-        var job = try jobID.flatMap {
-            try connection.query("SELECT \(columns) FROM send_jobs WHERE id = $1::uuid FOR UPDATE", $0).first
-        }
-        // A job id whose job already carries another sid is not this message's job.
-        if let found = job, let recorded: String = try found.decodeIfPresent("provider_sid"), !sid.isEmpty, recorded != sid { job = nil }
-        if job == nil, !sid.isEmpty {
-            job = try connection.query("SELECT \(columns) FROM send_jobs WHERE provider_sid = $1 FOR UPDATE", sid).first
-        }
-        guard let job else { return ("unknown_job", nil) }
-        let id: String = try job.decode("id")
-        let tenantID: String = try job.decode("tenant_id")
-        let phone: String = try job.decode("to_phone")
-        let held: Decimal = try job.decode("reserved_cents")
-        let daily: String? = try job.decodeIfPresent("daily")
-        let monthly: String? = try job.decodeIfPresent("monthly")
-        let errorCode = parameters["ErrorCode"].flatMap { Int($0) }
-        var outcome = "stale"
-
-        if newRank > rank(ofJobStatus: try job.decode("status")) {
-            let reason: String? =
-                newStatus == "undelivered" || newStatus == "failed"
-                ? (errorCode.map(TwilioErrorCodes.reason) ?? (twilioStatus == "canceled" ? "cancelled at Twilio" : "Twilio reported \(twilioStatus)"))
-                : nil
-            try connection.query(
-                """
-                UPDATE send_jobs SET status = $2, provider_sid = COALESCE(provider_sid, NULLIF($3, '')), provider_status = $4,
-                    error_code = COALESCE($5, error_code), failure_reason = CASE WHEN $6::text IS NULL THEN NULL ELSE $6 END,
-                    sent_at = COALESCE(sent_at, now()),
-                    delivered_at = CASE WHEN $2 = 'delivered' THEN COALESCE(delivered_at, now()) ELSE delivered_at END,
-                    updated_at = now()
-                WHERE id = $1::uuid
-                """, id, newStatus, sid, twilioStatus, errorCode, reason)
-            outcome = "applied"
-            // Refused by Twilio (failed, canceled): nothing is billed, so the reservation goes back.
-            if newStatus == "failed", held > 0, let daily, let monthly {
-                try BudgetLedger.release(connection, tenantID: tenantID, cents: held, dailyPeriod: daily, monthlyPeriod: monthly)
-                try connection.query("UPDATE send_jobs SET reserved_cents = 0 WHERE id = $1::uuid", id)
-            }
-        }
-        // The actual price, when Twilio gives it (a negative amount in PriceUnit): the budget follows it.
-        if let priceText = parameters["Price"], let price = Decimal(string: priceText), newStatus != "failed" {
-            let cost = (price < 0 ? -price : price) * 100
-            if let daily, let monthly, cost != held {
-                try BudgetLedger.adjust(connection, tenantID: tenantID, cents: cost - held, dailyPeriod: daily, monthlyPeriod: monthly)
-            }
-            try connection.query(
-                "UPDATE send_jobs SET cost_cents = $2, reserved_cents = $2, price_unit = $3 WHERE id = $1::uuid", id, cost, parameters["PriceUnit"])
-        }
-        if let code = errorCode {
-            if TwilioErrorCodes.suppressAtOnce.contains(code) {
-                try suppress(connection, tenantID: tenantID, phone: phone, reason: "twilio_\(code)")
-            } else if TwilioErrorCodes.suppressOnRepeat.contains(code) {
-                // The contact's jobs to this number (contacts are unique per tenant and
-                // number); through the contact index rather than a scan of the tenant's jobs.
-                let repeats: Int = try connection.query(
-                    """
-                    SELECT count(*) FROM send_jobs
-                    WHERE contact_id = $1::uuid AND tenant_id = $2::uuid AND to_phone = $3 AND error_code = ANY($4::int[])
-                    """, try job.decode("contact_id", as: String.self), tenantID, phone, Array(TwilioErrorCodes.suppressOnRepeat)
-                )[0].decode(at: 0)
-                if repeats >= configuration.carrierFailuresBeforeSuppression {
-                    try suppress(connection, tenantID: tenantID, phone: phone, reason: "carrier_\(code)")
-                }
-            }
-        }
-        return (outcome, outcome == "applied" && newRank >= 3 ? newStatus : nil)
-    }
-
-    /// Puts a number on the tenant's do-not-contact list (source `provider`),
-    /// cancels its pending jobs and audits it, once.
-    static func suppress(_ connection: PostgresConnection, tenantID: String, phone: String, reason: String) throws {
-        let added = try connection.query(
-            """
-            INSERT INTO do_not_contact (tenant_id, phone_e164, reason, source) VALUES ($1::uuid, $2, $3, 'provider')
-            ON CONFLICT (tenant_id, phone_e164) DO NOTHING
-            """, tenantID, phone, reason
-        ).affectedRows
-        guard added > 0 else { return }
-        let cancelled = try cancelPending(connection, tenantID: tenantID, phone: phone, reason: "do not contact (\(reason))")
-        try AuditLog.record(
-            AuditEntry(
-                tenantID: tenantID, actor: .system, action: "dnc.add", targetType: "do_not_contact",
-                details: ["reason": reason, "phone": Redact.phone(phone), "cancelled_jobs": String(cancelled)]),
-            on: connection)
-    }
-
-    /// Cancels the pending jobs to `phone` of the tenant's contact with that
-    /// number. The jobs are found through the contact (the (contact, campaign)
-    /// index), not by scanning the tenant's jobs for `to_phone`: 371 ms for a
-    /// tenant with 1,000,000 jobs against 1 ms, and it grows with every launch.
-    /// A job whose number is no contact's any more (the contact changed number
-    /// after launch) is left to the worker's do-not-contact gate, which checks
-    /// `to_phone` and blocks it.
-    static func cancelPending(_ connection: PostgresConnection, tenantID: String, phone: String, reason: String) throws -> Int {
-        try connection.query(
-            """
-            UPDATE send_jobs SET status = 'cancelled', failure_reason = $3, updated_at = now()
-            WHERE contact_id IN (SELECT id FROM contacts WHERE tenant_id = $1::uuid AND phone_e164 = $2)
-              AND tenant_id = $1::uuid AND to_phone = $2 AND status IN ('queued', 'deferred', 'parked')
-            """, tenantID, phone, reason
-        ).affectedRows
+    /// A status callback's fields as a provider report (``JobStatus/reported(byProvider:)``
+    /// maps the status; Twilio gives the price as a negative amount in `PriceUnit`).
+    static func report(_ parameters: [String: String]) -> ProviderReport {
+        let price = parameters["Price"].flatMap { Decimal(string: $0) }.map { ($0 < 0 ? -$0 : $0) * 100 }
+        return ProviderReport(
+            sid: parameters["MessageSid"] ?? parameters["SmsSid"], status: parameters["MessageStatus"] ?? parameters["SmsStatus"] ?? "",
+            errorCode: parameters["ErrorCode"].flatMap { Int($0) }, priceCents: price, priceUnit: parameters["PriceUnit"])
     }
 
     // MARK: Inbound messages
 
-    static func applyInbound(_ connection: PostgresConnection, parameters: [String: String], tenantID: String?) throws -> WebhookResult {
+    static func applyInbound(_ tx: JobTransaction, parameters: [String: String], tenantID: String?) throws -> WebhookResult {
         guard let tenantID else { return WebhookResult(outcome: "unroutable", reply: nil) }
+        let connection = tx.connection
         let from = parameters["From"] ?? ""
         let to = parameters["To"] ?? ""
         let body = parameters["Body"] ?? ""
@@ -407,38 +277,17 @@ public struct TwilioWebhooks: Sendable {
         let isPhone = PhoneNumber(e164: from) != nil
         switch keyword {
         case .optOut? where isPhone:
-            try connection.query(
-                """
-                INSERT INTO do_not_contact (tenant_id, phone_e164, reason, source) VALUES ($1::uuid, $2, 'stop_keyword', 'inbound')
-                ON CONFLICT (tenant_id, phone_e164) DO NOTHING
-                """, tenantID, from)
-            try connection.query(
-                """
-                UPDATE contacts SET opted_out_at = COALESCE(opted_out_at, now()), opted_out_source = COALESCE(opted_out_source, 'stop_keyword'),
-                    updated_at = now()
-                WHERE tenant_id = $1::uuid AND phone_e164 = $2
-                """,
-                tenantID, from)
-            let cancelled = try cancelPending(connection, tenantID: tenantID, phone: from, reason: "the contact replied STOP")
-            try AuditLog.record(
-                AuditEntry(
+            try Suppression.add(
+                tx, tenantID: tenantID, phones: [from], reason: "stop_keyword", source: .inbound, createdBy: nil,
+                audit: AuditEntry(
                     tenantID: tenantID, actor: .system, action: "contact.opt_out", targetType: "contact", targetID: contactID,
-                    details: ["phone": Redact.phone(from), "cancelled_jobs": String(cancelled), "source": "inbound"]),
-                on: connection)
+                    details: ["source": "inbound"]))
         case .optIn? where isPhone:
-            // Only what the contact's own STOP (or Twilio's record of it) put there is lifted;
-            // an operator's manual entry stays.
-            try connection.query(
-                "DELETE FROM do_not_contact WHERE tenant_id = $1::uuid AND phone_e164 = $2 AND reason IN ('stop_keyword', 'twilio_21610')",
-                tenantID, from)
-            try connection.query(
-                "UPDATE contacts SET opted_out_at = NULL, opted_out_source = NULL, updated_at = now() WHERE tenant_id = $1::uuid AND phone_e164 = $2",
-                tenantID, from)
-            try AuditLog.record(
-                AuditEntry(
+            try Suppression.optIn(
+                tx, tenantID: tenantID, phone: from,
+                audit: AuditEntry(
                     tenantID: tenantID, actor: .system, action: "contact.opt_in", targetType: "contact", targetID: contactID,
-                    details: ["phone": Redact.phone(from), "source": "inbound"]),
-                on: connection)
+                    details: ["source": "inbound"]))
         default:
             break
         }

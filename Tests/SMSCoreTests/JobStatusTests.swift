@@ -1,0 +1,86 @@
+import SMSCore
+import Testing
+
+@Suite("Send job statuses and transitions")
+struct JobStatusTests {
+    /// The whole machine, written out: from which statuses each transition
+    /// moves a job, and where to. Every other pair is refused.
+    static let table: [(JobTransition, [JobStatus], JobStatus)] = [
+        (.claim, [.queued, .deferred, .parked], .sending),
+        (.admit, [.sending], .sending),
+        (.park, [.sending], .parked),
+        (.postpone, [.sending], .deferred),
+        (.block, [.sending], .blocked),
+        (.drop, [.sending], .cancelled),
+        (.release, [.sending], .queued),
+        (.accept, [.sending, .unknown], .sent),
+        (.retry, [.sending, .unknown], .queued),
+        (.giveUp, [.sending, .unknown], .failed),
+        (.reject, [.sending, .unknown], .failed),
+        (.lose, [.sending], .unknown),
+        (.cancel, [.queued, .deferred, .parked], .cancelled),
+        (.resend, [.unknown], .queued),
+        (.revive, [.failed], .queued),
+    ]
+
+    @Test("every transition from every status goes where the table says, and every other pair is refused")
+    func transitionTable() {
+        #expect(Self.table.count == JobTransition.allCases.count)
+        for (transition, from, to) in Self.table {
+            for status in JobStatus.allCases {
+                #expect(transition.apply(to: status) == (from.contains(status) ? to : nil), "\(transition) from \(status)")
+            }
+        }
+    }
+
+    @Test("the pending, in-flight and final sets do not overlap, and with sent they cover every status")
+    func statusSets() {
+        #expect(JobStatus.pending.isDisjoint(with: JobStatus.inFlight))
+        #expect(JobStatus.pending.isDisjoint(with: JobStatus.final))
+        #expect(JobStatus.inFlight.isDisjoint(with: JobStatus.final))
+        #expect(JobStatus.pending.union(JobStatus.inFlight).union(JobStatus.final).union([.sent]) == Set(JobStatus.allCases))
+        #expect(JobStatus.allCases.filter(\.keepsCampaignRunning).sorted { $0.rawValue < $1.rawValue } == [.deferred, .parked, .queued, .sending, .unknown])
+    }
+
+    @Test("every provider status maps to one job status, partially_delivered included, and non-outbound ones to none")
+    func providerMapping() {
+        let cases: [(String, JobStatus?)] = [
+            ("accepted", .sent), ("scheduled", .sent), ("queued", .sent), ("sending", .sent), ("sent", .sent),
+            ("delivered", .delivered), ("read", .delivered), ("partially_delivered", .delivered), ("DELIVERED", .delivered),
+            ("undelivered", .undelivered), ("failed", .failed), ("canceled", .failed),
+            ("receiving", nil), ("received", nil), ("bogus", nil),
+        ]
+        for (status, expected) in cases {
+            #expect(JobStatus.reported(byProvider: status) == expected, "\(status)")
+        }
+    }
+
+    @Test("a provider report only moves a job forward, and delivered is the last word")
+    func settleTable() {
+        let cases: [(JobStatus, JobStatus, JobStatus?)] = [
+            (.sending, .sent, .sent), (.unknown, .sent, .sent), (.queued, .delivered, .delivered), (.unknown, .delivered, .delivered),
+            (.sent, .delivered, .delivered), (.sent, .undelivered, .undelivered), (.sent, .failed, .failed),
+            (.sent, .sent, nil), (.delivered, .sent, nil), (.delivered, .failed, nil), (.delivered, .undelivered, nil),
+            (.undelivered, .delivered, .delivered), (.failed, .delivered, .delivered), (.failed, .undelivered, nil),
+            (.undelivered, .sent, nil),
+        ]
+        for (current, reported, expected) in cases {
+            #expect(current.settled(by: reported) == expected, "\(current) + \(reported)")
+        }
+    }
+
+    @Test("the provider codes that suppress at once, those that suppress on repeat, and those that only fail the job")
+    func providerErrorPolicy() {
+        let policy = ProviderErrorPolicy(carrierFailuresBeforeSuppression: 3)
+        let cases: [(Int, ProviderErrorPolicy.Effect)] = [
+            (21610, .suppressAtOnce), (21211, .suppressAtOnce), (21614, .suppressAtOnce),
+            (30003, .suppressOnRepeat), (30005, .suppressOnRepeat), (30006, .suppressOnRepeat),
+            (30007, .failJobOnly), (30008, .failJobOnly), (21408, .failJobOnly), (30034, .failJobOnly), (30002, .failJobOnly),
+            (21612, .failJobOnly), (20429, .failJobOnly),
+        ]
+        for (code, effect) in cases {
+            #expect(policy.effect(of: code) == effect, "\(code)")
+        }
+        #expect(policy.codes(.suppressOnRepeat) == [30003, 30005, 30006])
+    }
+}
