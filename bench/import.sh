@@ -85,8 +85,8 @@ PY
 SIZE=$(stat -c %s "$CSV")
 echo "file: $SIZE bytes"
 
-tenant=$("$BIN/smscrm" tenant create --name "bench-import-$(date +%s)" --timezone Australia/Sydney --country AU | awk '{print $3}')
-key=$("$BIN/smscrm" apikey create --tenant "$tenant" --name bench --role owner | tail -n 1)
+tenant=$("$BIN/smscrm" tenant create --name "bench-import-$(date +%s)" --timezone Australia/Sydney --country AU --quiet)
+key=$("$BIN/smscrm" apikey create --tenant "$tenant" --name bench --role owner --quiet)
 echo "tenant $tenant"
 
 now() { date +%s.%N; }

@@ -17,8 +17,8 @@ BIN=$(swift build -c "${SMSCRM_BUILD:-debug}" --show-bin-path)
 PSQL=(/usr/lib/postgresql/15/bin/psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAt)
 API="http://127.0.0.1:${PORT:-3000}"
 
-tenant=$("$BIN/smscrm" tenant create --name "bench-launch-$(date +%s)" --timezone Australia/Sydney --country AU | awk '{print $3}')
-key=$("$BIN/smscrm" apikey create --tenant "$tenant" --name bench --role owner | tail -n 1)
+tenant=$("$BIN/smscrm" tenant create --name "bench-launch-$(date +%s)" --timezone Australia/Sydney --country AU --quiet)
+key=$("$BIN/smscrm" apikey create --tenant "$tenant" --name bench --role owner --quiet)
 echo "tenant $tenant; generating $N contacts"
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }

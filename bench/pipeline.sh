@@ -18,8 +18,8 @@ API="http://127.0.0.1:${PORT:-3000}"
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
 
-tenant=$("$BIN/smscrm" tenant create --name "bench-pipeline-$(date +%s)" --timezone UTC --country AU | awk '{print $3}')
-key=$("$BIN/smscrm" apikey create --tenant "$tenant" --name bench --role owner | tail -n 1)
+tenant=$("$BIN/smscrm" tenant create --name "bench-pipeline-$(date +%s)" --timezone UTC --country AU --quiet)
+key=$("$BIN/smscrm" apikey create --tenant "$tenant" --name bench --role owner --quiet)
 quiet_start=$(( ( $(date -u +%H) + 12 ) % 24 ))
 echo "tenant $tenant; seeding $N contacts"
 "${PSQL[@]}" <<SQL

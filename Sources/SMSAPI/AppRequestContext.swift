@@ -55,22 +55,3 @@ enum APIJSON {
         return decoder
     }
 }
-
-/// RFC 3339 in UTC with milliseconds (2026-11-25T16:31:10.698Z), rounded to the
-/// nearest millisecond by integer arithmetic: Foundation's formatter truncates
-/// the binary fraction, so .988 could come out as .987 and a timestamp the API
-/// wrote would not read back as the same one.
-func rfc3339(_ date: Date) -> String {
-    let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-    let seconds = Date(timeIntervalSince1970: TimeInterval(milliseconds.floorDivided(by: 1000)))
-    let whole = seconds.formatted(Date.ISO8601FormatStyle())  // …T16:31:10Z
-    let fraction = milliseconds - milliseconds.floorDivided(by: 1000) * 1000
-    return whole.dropLast() + "." + String(format: "%03d", fraction) + "Z"
-}
-
-extension Int64 {
-    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
-        let quotient = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
-    }
-}

@@ -16,7 +16,7 @@ import SMSCore
 /// - Injects faults (``SandboxFaults``): magic test numbers, 429/500 rates,
 ///   latency, answers held past the client's timeout.
 /// - Admin routes under `/_sandbox/` (no Twilio auth, served on the sandbox's
-///   own address only): faults, inbound messages, all messages, stats.
+///   own address only): faults, inbound messages, messages (filtered, paged), stats.
 ///
 /// Tests run it in-process: ``buildApplication(onServerRunning:)`` on port 0,
 /// then read ``store``, ``counters`` and ``faults``.

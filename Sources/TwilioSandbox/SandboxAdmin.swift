@@ -12,8 +12,15 @@ import SMSCore
 /// - `POST /_sandbox/inbound` `{"from", "to", "body", "url"?}`: a signed inbound
 ///   message to `url` (default `SANDBOX_INBOUND_URL`), answering with the
 ///   webhook's status and body;
-/// - `GET /_sandbox/messages` (every message, oldest first), `DELETE
-///   /_sandbox/messages` (forget messages and counters);
+/// - `GET /_sandbox/messages`: messages oldest first, a page at a time, as
+///   `{"messages": […], "next_cursor": "…" | null}`. Query: `to` and `from`
+///   (E.164; a `+` sent unescaped is read as meant), `since` (RFC 3339, with or
+///   without fractional seconds: created at or after it, to the millisecond),
+///   `limit` (default 100, at most 1000) and `cursor` (or `page_token`): the
+///   previous page's `next_cursor`, null on the last page. Each message is
+///   Twilio's JSON plus `created_at`, `updated_at` and `sent_at` in RFC 3339 with
+///   milliseconds. A bad parameter answers 400 naming every bad one in `details`;
+/// - `DELETE /_sandbox/messages` (forget messages and counters);
 /// - `GET /_sandbox/stats`: messages by status, requests and callbacks by outcome.
 extension TwilioSandbox {
     func addAdminRoutes(to admin: RouterGroup<some RequestContext>) {
@@ -38,8 +45,14 @@ extension TwilioSandbox {
         admin.post("inbound") { request, context in
             try await inbound(request)
         }
-        admin.get("messages") { _, _ in
-            jsonResponse(.ok, ["messages": await store.all()])
+        admin.get("messages") { request, _ in
+            switch AdminMessageQuery.parse(request.uri.query ?? "") {
+            case .failure(let invalid):
+                return AdminError.response(.badRequest, code: "bad_request", message: "the message listing's query is invalid", details: invalid.details)
+            case .success(let query):
+                let page = await store.adminPage(matching: query.filter, afterSequence: query.afterSequence, limit: query.limit)
+                return jsonResponse(.ok, AdminMessagePage(page))
+            }
         }
         admin.delete("messages") { _, _ in
             await store.removeAll()

@@ -1,4 +1,5 @@
 import Foundation
+import SMSCore
 import Synchronization
 
 /// A message as the sandbox remembers it. Encodes to Twilio's Message resource
@@ -75,30 +76,46 @@ struct MessageFilter: Sendable {
     var sentFrom: Date?
     /// Exclusive upper bound on the send date (`DateSent<`, `DateSent`).
     var sentBefore: Date?
+    /// Inclusive lower bound on the creation time, to the millisecond as the
+    /// admin listing writes `created_at` (`GET /_sandbox/messages?since=`): a
+    /// message's own `created_at` sent back finds that message.
+    var createdSinceMilliseconds: Int64?
 
     func matches(_ message: SandboxMessage) -> Bool {
         if let to, message.to != to { return false }
         if let from, message.from != from { return false }
         if let sentFrom, message.filterDate < sentFrom { return false }
         if let sentBefore, message.filterDate >= sentBefore { return false }
+        if let createdSinceMilliseconds, message.dateCreated.millisecondsSince1970 < createdSinceMilliseconds { return false }
         return true
     }
 }
 
 /// The sandbox's memory of every message it accepted or received, and its counters.
 public actor SandboxMessageStore {
+    /// A sid and its place in arrival order.
+    struct Entry {
+        /// Counts up from 0 and never restarts, not even after ``removeAll()``,
+        /// so an admin-listing cursor never points into a different set of messages.
+        let sequence: Int
+        let sid: String
+    }
+
     private var messages: [String: SandboxMessage] = [:]
-    /// Sids, oldest first.
-    private var order: [String] = []
-    /// Sids by recipient, oldest first: list lookups by `To` (the worker's) skip the scan.
-    private var byRecipient: [String: [String]] = [:]
+    /// Oldest first, so sequences ascend and a cursor is found by binary search.
+    private var order: [Entry] = []
+    /// Entries by recipient, oldest first: list lookups by `To` (the worker's) skip the scan.
+    private var byRecipient: [String: [Entry]] = [:]
+    private var nextSequence = 0
 
     public init() {}
 
     func insert(_ message: SandboxMessage) {
+        let entry = Entry(sequence: nextSequence, sid: message.sid)
+        nextSequence += 1
         messages[message.sid] = message
-        order.append(message.sid)
-        byRecipient[message.to, default: []].append(message.sid)
+        order.append(entry)
+        byRecipient[message.to, default: []].append(entry)
     }
 
     /// Moves a message to `status`; the send date is set when it is first `sent`.
@@ -122,11 +139,11 @@ public actor SandboxMessageStore {
     public func message(sid: String) -> SandboxMessage? { messages[sid] }
 
     /// Every message so far, oldest first.
-    public func all() -> [SandboxMessage] { order.compactMap { messages[$0] } }
+    public func all() -> [SandboxMessage] { order.compactMap { messages[$0.sid] } }
 
     /// Messages to one recipient, oldest first.
     public func messages(to recipient: String) -> [SandboxMessage] {
-        (byRecipient[recipient] ?? []).compactMap { messages[$0] }
+        (byRecipient[recipient] ?? []).compactMap { messages[$0.sid] }
     }
 
     /// How many messages are in each status.
@@ -151,14 +168,52 @@ public actor SandboxMessageStore {
     func page(matching filter: MessageFilter, page: Int, pageSize: Int, after: String?) -> (messages: [SandboxMessage], start: Int, hasMore: Bool) {
         let candidates = filter.to.map { byRecipient[$0] ?? [] } ?? order
         var matching: [SandboxMessage] = []
-        for sid in candidates.reversed() {
-            if let message = messages[sid], filter.matches(message) { matching.append(message) }
+        for entry in candidates.reversed() {
+            if let message = messages[entry.sid], filter.matches(message) { matching.append(message) }
         }
         var start = page * pageSize
         if let after, let index = matching.firstIndex(where: { $0.sid == after }) { start = index + 1 }
         guard start < matching.count else { return ([], start, false) }
         let end = min(start + pageSize, matching.count)
         return (Array(matching[start..<end]), start, end < matching.count)
+    }
+
+    /// A page of the messages matching `filter`, oldest first, for the admin
+    /// listing (`GET /_sandbox/messages`).
+    ///
+    /// Keyset paging: the page starts right after the message whose sequence
+    /// `afterSequence` is (from the previous page's cursor), found by binary search,
+    /// and the scan stops at `limit + 1` matches. Nothing but the page is copied,
+    /// however many messages the sandbox holds, and messages arriving meanwhile
+    /// land after the cursor instead of shifting pages.
+    func adminPage(matching filter: MessageFilter, afterSequence: Int?, limit: Int) -> Page<SandboxMessage> {
+        precondition(limit > 0, "a page holds at least one message")
+        let candidates = filter.to.map { byRecipient[$0] ?? [] } ?? order
+        var index = afterSequence.map { after in candidates.partitioningIndex { $0.sequence > after } } ?? candidates.startIndex
+        var page: [SandboxMessage] = []
+        var lastSequence = -1
+        while index < candidates.endIndex {
+            let entry = candidates[index]
+            index += 1
+            guard let message = messages[entry.sid], filter.matches(message) else { continue }
+            if page.count == limit {
+                // A match beyond the page: only now is there a next page to point to.
+                return Page(items: page, nextCursor: Self.cursor(sequence: lastSequence, createdAt: page[page.count - 1].dateCreated))
+            }
+            page.append(message)
+            lastSequence = entry.sequence
+        }
+        return Page(items: page, nextCursor: nil)
+    }
+
+    /// The project's opaque cursor (``PageCursor``), carrying the sequence as its id.
+    static func cursor(sequence: Int, createdAt: Date) -> String {
+        PageCursor(createdAt: createdAt, id: String(sequence)).token
+    }
+
+    /// The sequence inside a cursor from ``cursor(sequence:createdAt:)``; nil when it is not one.
+    static func sequence(fromCursor token: String) -> Int? {
+        PageCursor(token: token).flatMap { Int($0.id) }.flatMap { $0 >= 0 ? $0 : nil }
     }
 }
 
@@ -178,4 +233,18 @@ public final class SandboxCounters: Sendable {
     public func value(_ name: String) -> Int { counts.withLock { $0[name] ?? 0 } }
 
     func reset() { counts.withLock { $0.removeAll() } }
+}
+
+extension Array {
+    /// The first index whose element satisfies `isAfter`, given that every element
+    /// that does comes after every one that does not (binary search).
+    fileprivate func partitioningIndex(where isAfter: (Element) -> Bool) -> Int {
+        var low = startIndex
+        var high = endIndex
+        while low < high {
+            let middle = low + (high - low) / 2
+            if isAfter(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
 }

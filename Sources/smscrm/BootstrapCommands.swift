@@ -27,6 +27,10 @@ struct TenantCommand: AsyncParsableCommand {
         @Option(help: "The tenant's name.") var name: String
         @Option(help: "IANA time zone, e.g. Australia/Sydney.") var timezone: String = "UTC"
         @Option(help: "ISO country for national-format phone numbers, e.g. AU.") var country: String = "US"
+        @Flag(help: "Print one JSON object: id, name, timezone, default_country.") var json = false
+        @Flag(name: .shortAndLong, help: "Print only the tenant id.") var quiet = false
+
+        func validate() throws { try CreatedOutput.validate(json: json, quiet: quiet) }
 
         func run() async throws {
             guard let zone = RecipientTimeZone.validatedIdentifier(timezone) else {
@@ -39,7 +43,10 @@ struct TenantCommand: AsyncParsableCommand {
             let tenant = try await withDatabase { postgres in
                 try await TenantStore(postgres: postgres).create(name: name, timezone: zone, defaultCountry: code, actor: .cli)
             }
-            print("created tenant \(tenant.id) (\(tenant.name), \(tenant.timezone), \(tenant.defaultCountry))")
+            try CreatedOutput(json: json, quiet: quiet).print(
+                sentence: "created tenant \(tenant.id) (\(tenant.name), \(tenant.timezone), \(tenant.defaultCountry))",
+                json: CreatedTenant(id: tenant.id, name: tenant.name, timezone: tenant.timezone, defaultCountry: tenant.defaultCountry),
+                quiet: tenant.id)
         }
     }
 }
@@ -56,6 +63,10 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "Add the user to this tenant id.") var tenant: String?
         @Option(help: "Role in --tenant: owner, admin, member or viewer.") var role: Role = .owner
         @Flag(help: "Operator with access to every tenant.") var platformAdmin = false
+        @Flag(help: "Print one JSON object: id, email, platform_admin, and tenant_id and role with --tenant.") var json = false
+        @Flag(name: .shortAndLong, help: "Print only the user id.") var quiet = false
+
+        func validate() throws { try CreatedOutput.validate(json: json, quiet: quiet) }
 
         func run() async throws {
             let password = try readPassword()
@@ -66,7 +77,11 @@ struct UserCommand: AsyncParsableCommand {
                 if let tenant { try await identity.setMembership(userID: user.id, tenantID: tenant, role: role) }
                 return user
             }
-            print("created user \(user.id) (\(user.email))" + (tenant.map { ", \(role.rawValue) of \($0)" } ?? ""))
+            try CreatedOutput(json: json, quiet: quiet).print(
+                sentence: "created user \(user.id) (\(user.email))" + (tenant.map { ", \(role.rawValue) of \($0)" } ?? ""),
+                json: CreatedUser(
+                    id: user.id, email: user.email, platformAdmin: user.isPlatformAdmin, tenantId: tenant, role: tenant.map { _ in role.rawValue }),
+                quiet: user.id)
         }
     }
 }
@@ -81,6 +96,11 @@ struct APIKeyCommand: AsyncParsableCommand {
         @Option(help: "Tenant id.") var tenant: String
         @Option(help: "A name to recognise the key by.") var name: String
         @Option(help: "owner, admin, member or viewer.") var role: Role = .member
+        @Flag(help: "Print one JSON object: id, tenant_id, name, role, secret.") var json = false
+        // The secret, not the id: it is shown only now, and the id can be looked up later.
+        @Flag(name: .shortAndLong, help: "Print only the secret.") var quiet = false
+
+        func validate() throws { try CreatedOutput.validate(json: json, quiet: quiet) }
 
         func run() async throws {
             guard UUID(uuidString: tenant) != nil else { throw ValidationError("--tenant takes a tenant id (a UUID)") }
@@ -89,10 +109,63 @@ struct APIKeyCommand: AsyncParsableCommand {
                     tenantID: tenant, name: name, role: role, createdBy: nil,
                     audit: AuditEntry(tenantID: tenant, actor: .cli, action: "api_key.create", targetType: "api_key", details: ["name": name]))
             }
-            print("created API key \(key.id) (\(key.role.rawValue)); the secret is shown only now:")
-            print(secret)
+            try CreatedOutput(json: json, quiet: quiet).print(
+                sentence: "created API key \(key.id) (\(key.role.rawValue)); the secret is shown only now:\n\(secret)",
+                json: CreatedAPIKey(id: key.id, tenantId: key.tenantId, name: key.name, role: key.role.rawValue, secret: secret),
+                quiet: secret)
         }
     }
+}
+
+/// How a create command prints what it made: a sentence for people (the default),
+/// one JSON object (`--json`), or only the value a script needs next (`--quiet`).
+///
+/// README once promised that `tenant create` "prints the tenant id" while it
+/// printed a sentence that scripts had to cut the id out of with awk.
+enum CreatedOutput {
+    case sentence, json, quiet
+
+    init(json: Bool, quiet: Bool) {
+        self = json ? .json : quiet ? .quiet : .sentence
+    }
+
+    static func validate(json: Bool, quiet: Bool) throws {
+        if json && quiet { throw ValidationError("--json and --quiet cannot be used together") }
+    }
+
+    func print(sentence: String, json record: some Encodable, quiet value: String) throws {
+        switch self {
+        case .sentence: Swift.print(sentence)
+        case .json: Swift.print(try cliJSON(record, pretty: false))
+        case .quiet: Swift.print(value)
+        }
+    }
+}
+
+/// `tenant create --json`.
+struct CreatedTenant: Encodable {
+    let id: String
+    let name: String
+    let timezone: String
+    let defaultCountry: String
+}
+
+/// `user create --json`; `tenant_id` and `role` only with `--tenant`.
+struct CreatedUser: Encodable {
+    let id: String
+    let email: String
+    let platformAdmin: Bool
+    let tenantId: String?
+    let role: String?
+}
+
+/// `apikey create --json`.
+struct CreatedAPIKey: Encodable {
+    let id: String
+    let tenantId: String
+    let name: String
+    let role: String
+    let secret: String
 }
 
 extension Role: ExpressibleByArgument {}
