@@ -73,6 +73,10 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         authToken: services.configuration.twilioAuthToken, publicBaseURL: services.configuration.publicBaseURL, logger: services.logger
     ).addRoutes(to: router)
     InboxController(postgres: services.postgres).addRoutes(to: router)
+    MessageController(
+        log: MessageLog(postgres: services.postgres), contacts: ContactStore(postgres: services.postgres),
+        doNotContact: DoNotContactStore(postgres: services.postgres, queue: queue), tenants: tenants, postgres: services.postgres
+    ).addRoutes(to: router)
     OperationsController(
         postgres: services.postgres, queue: queue,
         control: sendControl,

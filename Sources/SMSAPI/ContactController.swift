@@ -21,6 +21,11 @@ struct ContactController {
     func list(_ request: Request, context: AppRequestContext) async throws -> PageBody<Contact> {
         let access = try context.tenantAccess(minimum: .viewer)
         let page = try PageRequest(request)
+        return PageBody(try await contacts.list(tenantID: access.tenantID, query: try Self.query(request), cursor: page.cursor, limit: page.limit))
+    }
+
+    /// The list's filters (`search`, `list_id`, `opted_out`, `consent`), shared with the CSV export.
+    static func query(_ request: Request) throws -> ContactQuery {
         let parameters = request.uri.queryParameters
         var query = ContactQuery()
         query.search = parameters.get("search").flatMap { $0.isEmpty ? nil : String($0.prefix(100)) }
@@ -30,7 +35,7 @@ struct ContactController {
         }
         query.optedOut = try Self.flag(parameters.get("opted_out"), name: "opted_out")
         query.hasConsent = try Self.flag(parameters.get("consent"), name: "consent")
-        return PageBody(try await contacts.list(tenantID: access.tenantID, query: query, cursor: page.cursor, limit: page.limit))
+        return query
     }
 
     static func flag(_ value: String?, name: String) throws -> Bool? {

@@ -43,7 +43,7 @@ struct BackupTests {
 
         // Damage: rows gone, a table dropped.
         try await postgres.query("DELETE FROM contacts WHERE first_name IS NOT NULL AND phone_e164 > '+61400000100'")
-        try await postgres.query("DROP TABLE inbound_messages")
+        try await postgres.query("DROP TABLE auto_replies")
         await postgres.shutdown()
 
         let refused = try script("restore.sh", [file], databaseURL: url)
@@ -56,7 +56,7 @@ struct BackupTests {
         let after = TestDatabases.client(url, maxConnections: 1)
         let contacts = try await after.query("SELECT count(*) FROM contacts WHERE first_name = 'Tab' || chr(9) || 'and \\ slash'")[0]
         #expect(try contacts.decode(at: 0, as: Int.self) == 250)
-        let table = try await after.query("SELECT to_regclass('public.inbound_messages') IS NOT NULL")[0]
+        let table = try await after.query("SELECT to_regclass('public.auto_replies') IS NOT NULL")[0]
         #expect(try table.decode(at: 0, as: Bool.self))
         let tenants = try await after.query("SELECT name FROM tenants WHERE id = $1::uuid", tenant.id)
         #expect(try tenants.first?.decode(at: 0, as: String.self) == "Backup")

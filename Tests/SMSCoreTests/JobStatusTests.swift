@@ -84,3 +84,21 @@ struct JobStatusTests {
         #expect(policy.codes(.suppressOnRepeat) == [30003, 30005, 30006])
     }
 }
+
+@Suite("RFC 3339 dates")
+struct RFC3339Tests {
+    @Test("real dates parse, with or without fractions and offsets; impossible or malformed ones are refused")
+    func strictParsing() {
+        for valid in ["2026-11-25T09:00:00Z", "2026-11-25T09:00:00.250Z", "2024-02-29T23:59:59+10:00", "2026-01-01t00:00:00z", "2026-06-30T12:00:00.123456-05:30"] {
+            #expect(parseRFC3339(valid) != nil, "\(valid)")
+        }
+        for invalid in [
+            "2027-02-30T10:00:00Z", "2026-02-29T10:00:00Z", "2026-11-25T25:00:00Z", "2026-13-01T00:00:00Z", "2026-11-25T09:60:00Z",
+            "2026-11-25 09:00:00Z", "2026-11-25T09:00:00", "2026-11-25T09:00:00.Z", "2026-11-25T09:00:00+1000", "yesterday", "",
+            "2026-11-25T09:00:00+24:00", "0000-01-01T00:00:00Z",
+        ] {
+            #expect(parseRFC3339(invalid) == nil, "\(invalid)")
+        }
+        #expect(parseRFC3339("2026-11-25T09:00:00.250+10:00").map(rfc3339) == "2026-11-24T23:00:00.250Z")
+    }
+}

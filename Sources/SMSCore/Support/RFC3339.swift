@@ -27,3 +27,52 @@ extension Int64 {
         return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
 }
+
+/// Reads an RFC 3339 date-time with or without fractional seconds
+/// (`2026-11-25T09:00:00Z`, `…09:00:00.250+10:00`); nil for anything else,
+/// impossible dates included: Foundation's parser shifts `2027-02-30T25:00:00Z`
+/// to another day, so every field is range-checked first. The API's JSON and
+/// its query parameters read dates with it.
+public func parseRFC3339(_ text: String) -> Date? {
+    let bytes = Array(text.utf8)
+    func number(_ range: Range<Int>) -> Int? {
+        guard range.upperBound <= bytes.count else { return nil }
+        var value = 0
+        for byte in bytes[range] {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+    guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+        bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+        let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+        let minute = number(14..<16), let second = number(17..<19),
+        (1...9999).contains(year), (1...12).contains(month), (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second)
+    else { return nil }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    guard (1...days).contains(day) else { return nil }
+    var rest = bytes[19...]
+    if rest.first == UInt8(ascii: ".") {
+        rest = rest.dropFirst()
+        let digits = rest.prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        guard (1...9).contains(digits.count) else { return nil }
+        rest = rest.dropFirst(digits.count)
+    }
+    switch Array(rest) {
+    case [UInt8(ascii: "Z")], [UInt8(ascii: "z")]:
+        break
+    case let zone where zone.count == 6 && (zone[0] == UInt8(ascii: "+") || zone[0] == UInt8(ascii: "-")) && zone[3] == UInt8(ascii: ":"):
+        let offset = Array(zone)
+        guard let h = Int(String(decoding: offset[1...2], as: UTF8.self)), let m = Int(String(decoding: offset[4...5], as: UTF8.self)),
+            (0...23).contains(h), (0...59).contains(m), offset[1...2].allSatisfy({ (48...57).contains($0) }), offset[4...5].allSatisfy({ (48...57).contains($0) })
+        else { return nil }
+    default:
+        return nil
+    }
+    // Checked: the only letters left are T and Z, which Foundation wants upper case.
+    let checked = text.uppercased()
+    if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(checked) { return date }
+    return try? Date.ISO8601FormatStyle().parse(checked)
+}

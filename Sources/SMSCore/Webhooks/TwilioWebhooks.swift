@@ -266,13 +266,16 @@ public struct TwilioWebhooks: Sendable {
         let contactID = try connection.query(
             "SELECT id::text FROM contacts WHERE tenant_id = $1::uuid AND phone_e164 = $2", tenantID, from
         ).first?.decode(at: 0, as: String.self)
+        var inboundID: String?
         if !sid.isEmpty, PhoneNumber(e164: to) != nil {
-            try connection.query(
+            inboundID = try connection.query(
                 """
                 INSERT INTO inbound_messages (tenant_id, contact_id, from_phone, to_phone, body, provider_sid, keyword)
                 VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7)
                 ON CONFLICT (provider_sid) DO NOTHING
-                """, tenantID, contactID, from.isEmpty ? "unknown" : from, to, body, sid, keyword?.rawValue)
+                RETURNING id::text
+                """, tenantID, contactID, from.isEmpty ? "unknown" : from, to, body, sid, keyword?.rawValue
+            ).first?.decode(at: 0)
         }
         let isPhone = PhoneNumber(e164: from) != nil
         switch keyword {
@@ -291,7 +294,17 @@ public struct TwilioWebhooks: Sendable {
         default:
             break
         }
-        return WebhookResult(outcome: keyword?.rawValue ?? "stored", reply: try reply(connection, tenantID: tenantID, body: body))
+        let answer = try reply(connection, tenantID: tenantID, body: body)
+        // The automatic reply is a message too: the contact's conversation shows it.
+        if let answer, let inboundID, let keyword {
+            try connection.query(
+                """
+                INSERT INTO auto_replies (tenant_id, contact_id, inbound_message_id, to_phone, from_phone, body, keyword)
+                VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7)
+                ON CONFLICT (inbound_message_id) DO NOTHING
+                """, tenantID, contactID, inboundID, from, to, answer, keyword.rawValue)
+        }
+        return WebhookResult(outcome: keyword?.rawValue ?? "stored", reply: answer)
     }
 
     /// The reply to a keyword: the tenant's own text or a standard one; none
