@@ -1,3 +1,4 @@
+import Curl
 import Foundation
 import Hummingbird
 import Logging
@@ -70,7 +71,12 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         webhooks: TwilioWebhooks(
             configuration: .init(carrierFailuresBeforeSuppression: services.configuration.suppressAfterCarrierFailures),
             postgres: services.postgres, queue: queue, logger: services.logger), redis: services.redis,
-        authToken: services.configuration.twilioAuthToken, publicBaseURL: services.configuration.publicBaseURL, logger: services.logger
+        provider: TwilioClient(
+            configuration: .init(
+                accountSID: services.configuration.twilioAccountSID, authToken: services.configuration.twilioAuthToken,
+                apiBase: services.configuration.twilioAPIBase, timeout: services.configuration.twilioTimeout),
+            http: CurlHTTPClient(configuration: .init(maxConcurrentRequests: 2))),
+        publicBaseURL: services.configuration.publicBaseURL, logger: services.logger
     ).addRoutes(to: router)
     InboxController(postgres: services.postgres).addRoutes(to: router)
     MessageController(

@@ -17,7 +17,8 @@ import SMSCore
 struct WebhookController {
     let webhooks: TwilioWebhooks
     let redis: RedisClient
-    let authToken: String
+    /// Verifies the signatures (Twilio's auth token).
+    let provider: any MessagingProvider
     let publicBaseURL: String
     let logger: Logger
 
@@ -43,7 +44,10 @@ struct WebhookController {
             if result.outcome == "unknown_status" || result.outcome == "unknown_job" {
                 logger.warning(
                     "status callback stored but not applied",
-                    metadata: ["outcome": "\(result.outcome)", "event_id": "\(receipt.eventID)", "request_id": "\(context.requestID)"])
+                    metadata: [
+                        "outcome": "\(result.outcome)", "event_id": "\(receipt.eventID)", "request_id": "\(context.requestID)",
+                        "parameters": "\(provider.redacted(parameters).sorted { $0.key < $1.key })",
+                    ])
             }
         case .failure(let error):
             await webhooks.recordFailure(eventID: receipt.eventID, error: error)
@@ -69,39 +73,24 @@ struct WebhookController {
         }
     }
 
-    /// The request's parameters, if its signature is Twilio's; otherwise 403.
+    /// The request's parameters, if its signature is the provider's; otherwise 403.
     private func verified(_ request: Request, context: AppRequestContext, route: String) async throws -> [String: String] {
         var request = request
         let body = Array(buffer: try await request.collectBody(upTo: Self.maxBody))
-        let url = publicBaseURL + request.uri.description
-        let signature = request.headers[HTTPField.Name(TwilioSignature.header)!] ?? ""
-        let isJSON = (request.headers[.contentType] ?? "").lowercased().hasPrefix("application/json")
-        var pairs: [(String, String)] = []
-        var valid = false
-        if !signature.isEmpty {
-            if isJSON {
-                valid = TwilioSignature.isValid(signature: signature, url: url, body: body, authToken: authToken)
-                if valid, let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
-                    pairs = object.map { key, value in (key, (value as? String) ?? "\(value)") }
-                }
-            } else {
-                pairs = FormEncoding.decode(String(decoding: body, as: UTF8.self))
-                valid = TwilioSignature.isValid(signature: signature, url: url, parameters: pairs, authToken: authToken)
-            }
-        }
-        guard valid else {
+        let signature = request.headers[HTTPField.Name(TwilioSignature.header)!]
+        let webhook = SignedWebhook(
+            url: publicBaseURL + request.uri.description, signature: signature, contentType: request.headers[.contentType], body: body)
+        guard let parameters = provider.verify(webhook) else {
             _ = try? await redis.command("HINCRBY", Self.rejectedKey, route, 1)
             Counter(label: "smscrm_webhook_signature_rejected_total", dimensions: [("route", "/webhooks/twilio/\(route)")]).increment()
             logger.warning(
                 "webhook signature rejected",
                 metadata: [
                     "route": "\(route)", "request_id": "\(context.requestID)", "ip": "\(context.remoteIP ?? "-")",
-                    "signature": "\(signature.isEmpty ? "missing" : "wrong")",
+                    "signature": "\((signature ?? "").isEmpty ? "missing" : "wrong")",
                 ])
             throw APIError(.forbidden, code: "invalid_signature", message: "the X-Twilio-Signature header is missing or wrong")
         }
-        var parameters: [String: String] = [:]
-        for (name, value) in pairs { parameters[name] = value }
         return parameters
     }
 

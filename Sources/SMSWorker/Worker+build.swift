@@ -25,12 +25,12 @@ public func buildWorker(services: AppServices) -> ServiceGroup {
     var processorConfiguration = SendProcessor.Configuration(workerID: workerID, publicBaseURL: configuration.publicBaseURL)
     processorConfiguration.errorPolicy = errorPolicy
     let processor = SendProcessor(
-        configuration: processorConfiguration, postgres: services.postgres, redis: services.redis, queue: queue, twilio: twilio,
+        configuration: processorConfiguration, postgres: services.postgres, redis: services.redis, queue: queue, provider: twilio,
         logger: services.logger)
     var recoveryConfiguration = SendRecovery.Configuration(workerID: workerID, reconcileAfter: configuration.reconcileAfter)
     recoveryConfiguration.statusReconcileAfter = configuration.statusReconcileAfter
     let recovery = SendRecovery(
-        configuration: recoveryConfiguration, postgres: services.postgres, queue: queue, twilio: twilio, errorPolicy: errorPolicy,
+        configuration: recoveryConfiguration, postgres: services.postgres, queue: queue, provider: twilio, errorPolicy: errorPolicy,
         logger: services.logger)
     let activity = WorkerActivity()
     Telemetry.bootstrap()

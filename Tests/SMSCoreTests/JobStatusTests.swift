@@ -42,7 +42,7 @@ struct JobStatusTests {
         #expect(JobStatus.allCases.filter(\.keepsCampaignRunning).sorted { $0.rawValue < $1.rawValue } == [.deferred, .parked, .queued, .sending, .unknown])
     }
 
-    @Test("every provider status maps to one job status, partially_delivered included, and non-outbound ones to none")
+    @Test("every Twilio status maps to one job status, partially_delivered included, and non-outbound ones to none")
     func providerMapping() {
         let cases: [(String, JobStatus?)] = [
             ("accepted", .sent), ("scheduled", .sent), ("queued", .sent), ("sending", .sent), ("sent", .sent),
@@ -51,7 +51,7 @@ struct JobStatusTests {
             ("receiving", nil), ("received", nil), ("bogus", nil),
         ]
         for (status, expected) in cases {
-            #expect(JobStatus.reported(byProvider: status) == expected, "\(status)")
+            #expect(TwilioClient.jobStatus(forTwilio: status) == expected, "\(status)")
         }
     }
 

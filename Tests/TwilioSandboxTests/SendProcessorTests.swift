@@ -57,7 +57,7 @@ struct PipelineFixture {
         logger.logLevel = .critical
         return SendProcessor(
             configuration: .init(workerID: "test-worker", publicBaseURL: "http://api.test"), postgres: postgres, redis: redis,
-            queue: queue, twilio: sandbox.twilioClient(timeout: timeout), logger: logger)
+            queue: queue, provider: sandbox.twilioClient(timeout: timeout), logger: logger)
     }
 
     /// The next job, waiting out the number's pace if needed.

@@ -13,7 +13,7 @@ extension PipelineFixture {
         logger.logLevel = .critical
         return SendRecovery(
             configuration: .init(workerID: "test-recovery", reconcileAfter: reconcileAfter), postgres: postgres, queue: queue,
-            twilio: sandbox?.twilioClient(), logger: logger)
+            provider: sandbox?.twilioClient(), logger: logger)
     }
 
     func spent() async throws -> Decimal {

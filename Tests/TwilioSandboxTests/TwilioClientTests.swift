@@ -33,8 +33,9 @@ struct TwilioClientTests {
             var invalid = message
             invalid.to = "+15005550001"  // Twilio's magic number for 21211
             let outcome = await sandbox.twilioClient().send(invalid)
-            guard case .rejected(let code, _) = outcome else { Issue.record("got \(outcome)"); return }
+            guard case .rejected(let code, _, let status) = outcome else { Issue.record("got \(outcome)"); return }
             #expect(code == 21211)
+            #expect(status == 400)
         }
     }
 
@@ -42,7 +43,10 @@ struct TwilioClientTests {
     func rateLimited() async throws {
         try await withSandbox(faults: SandboxFaults(rateLimitedRate: 1)) { sandbox in
             let outcome = await sandbox.twilioClient().send(message)
-            guard case .retryable = outcome else { Issue.record("got \(outcome)"); return }
+            guard case .retryable(let failure) = outcome else { Issue.record("got \(outcome)"); return }
+            #expect(failure.httpStatus == 429)
+            #expect(failure.providerCode == 20429)
+            #expect(!failure.mayHaveReachedProvider)
         }
     }
 
@@ -50,7 +54,9 @@ struct TwilioClientTests {
     func serverError() async throws {
         try await withSandbox(faults: SandboxFaults(serverErrorRate: 1)) { sandbox in
             let outcome = await sandbox.twilioClient().send(message)
-            guard case .ambiguous = outcome else { Issue.record("got \(outcome)"); return }
+            guard case .ambiguous(let failure) = outcome else { Issue.record("got \(outcome)"); return }
+            #expect(failure.httpStatus == 500)
+            #expect(failure.mayHaveReachedProvider)
         }
     }
 
@@ -73,7 +79,9 @@ struct TwilioClientTests {
     func connectionRefused() async throws {
         try await withSandbox { sandbox in
             let outcome = await sandbox.twilioClient(base: "http://127.0.0.1:1").send(message)
-            guard case .retryable = outcome else { Issue.record("got \(outcome)"); return }
+            guard case .retryable(let failure) = outcome else { Issue.record("got \(outcome)"); return }
+            #expect(failure.httpStatus == nil)
+            #expect(!failure.mayHaveReachedProvider)
         }
     }
 
@@ -81,8 +89,40 @@ struct TwilioClientTests {
     func wrongCredentials() async throws {
         try await withSandbox { sandbox in
             let outcome = await sandbox.twilioClient(token: "wrong").send(message)
-            guard case .retryable(_, let after) = outcome else { Issue.record("got \(outcome)"); return }
-            #expect(after == .seconds(60))
+            guard case .retryable(let failure) = outcome else { Issue.record("got \(outcome)"); return }
+            #expect(failure.retryAfter == .seconds(60))
+            #expect(failure.httpStatus == 401)
+        }
+    }
+
+    @Test("a signed status callback verifies and parses into a report; a forged one does not verify")
+    func webhookVerification() async throws {
+        try await withSandbox { sandbox in
+            let client = sandbox.twilioClient()
+            let url = "https://api.example.com/webhooks/twilio/status?job_id=1"
+            let parameters = [("MessageSid", "SM1"), ("MessageStatus", "delivered"), ("To", "+61412345678"), ("Price", "-0.0750")]
+            let signature = TwilioSignature.sign(url: url, parameters: parameters, authToken: SandboxHarness.authToken)
+            let body = Array(parameters.map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&").utf8)
+
+            let verified = try #require(
+                client.verify(SignedWebhook(url: url, signature: signature, contentType: "application/x-www-form-urlencoded", body: body)))
+            let report = client.statusReport(verified)
+
+            #expect(report == ProviderReport(sid: "SM1", rawStatus: "delivered", status: .delivered, isKnownStatus: true, priceCents: 7.5))
+            #expect(client.verify(SignedWebhook(url: url, signature: "forged", contentType: nil, body: body)) == nil)
+            #expect(client.verify(SignedWebhook(url: url, signature: nil, contentType: nil, body: body)) == nil)
+            #expect(client.statusReport(["MessageSid": "SM2", "MessageStatus": "teleported"]).isKnownStatus == false)
+        }
+    }
+
+    @Test("redacted webhook parameters keep no full number, body or account id")
+    func redaction() async throws {
+        try await withSandbox { sandbox in
+            let redacted = sandbox.twilioClient().redacted([
+                "To": "+61412345678", "From": "+61400000001", "Body": "my secret", "AccountSid": "AC123", "MediaUrl0": "https://x",
+                "MessageStatus": "sent",
+            ])
+            #expect(redacted == ["To": "+614*****678", "From": "+614*****001", "MessageStatus": "sent"])
         }
     }
 }

@@ -53,18 +53,21 @@ public enum Telemetry {
         Counter(label: "smscrm_gate_decisions_total", dimensions: [("gate", gate.rawValue), ("decision", decision)]).increment()
     }
 
-    static func twilioRequest(_ outcome: SendOutcome, duration: Duration) {
+    /// A provider request's duration by outcome, and its error by HTTP status or provider code (typed fields, not the reason text).
+    static func providerRequest(_ outcome: SendOutcome, duration: Duration) {
         let label: String
         var code: String?
         switch outcome {
         case .accepted: label = "accepted"
-        case .retryable(let reason, _):
+        case .retryable(let failure):
             label = "retryable"
-            code = reason.contains("429") ? "429" : reason.contains("503") ? "503" : "not_sent"
-        case .rejected(let errorCode, _):
+            code = failure.httpStatus.map(String.init) ?? "not_sent"
+        case .rejected(let errorCode, _, _):
             label = "rejected"
             code = String(errorCode)
-        case .ambiguous: label = "ambiguous"; code = "ambiguous"
+        case .ambiguous(let failure):
+            label = "ambiguous"
+            code = failure.httpStatus.map(String.init) ?? "ambiguous"
         }
         Timer(label: "smscrm_twilio_request_duration_seconds", dimensions: [("outcome", label)], preferredDisplayUnit: .seconds)
             .record(duration: duration)

@@ -74,7 +74,7 @@ public struct SendControl: Sendable {
         jobs = SendJobs(postgres: postgres, queue: queue)
         recovery = SendRecovery(
             configuration: .init(workerID: "control", reconcileAfter: configuration.reconcileAfter), postgres: postgres,
-            queue: queue, twilio: nil, logger: logger)
+            queue: queue, provider: nil, logger: logger)
         drainTimeout = configuration.twilioTimeout + .seconds(5)
         self.postgres = postgres
         self.logger = logger

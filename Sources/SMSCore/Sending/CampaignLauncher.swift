@@ -233,16 +233,7 @@ public struct CampaignLauncher: Sendable {
                 for part in chunk.copyText { try send(part) }
             }
             phases.add("copy")
-            let inserted = try connection.query(
-                """
-                INSERT INTO send_jobs (id, tenant_id, campaign_id, contact_id, sending_number_id, to_phone, from_phone, body,
-                                       encoding, segments, estimated_cost_cents)
-                SELECT id, $1::uuid, $2::uuid, contact_id, sending_number_id, to_phone, from_phone, body, encoding, segments,
-                       estimated_cost_cents
-                FROM launch_staging
-                ON CONFLICT (contact_id, campaign_id) DO NOTHING
-                """, tenantID, campaignID
-            ).affectedRows
+            let inserted = try SendJobs.createLaunched(connection, fromStaging: "launch_staging", tenantID: tenantID, campaignID: campaignID)
             var staged = chunk.jobs
             if inserted < staged.count {
                 // The reader skipped contacts that already had a job, from a snapshot

@@ -33,21 +33,6 @@ public enum JobStatus: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// The one mapping from a provider's message status (Twilio's
-    /// `MessageStatus` values) to a job status; nil for statuses that say
-    /// nothing about an outbound message (`receiving`, `received`) and for
-    /// values the product does not know.
-    public static func reported(byProvider status: String) -> JobStatus? {
-        switch status.lowercased() {
-        case "accepted", "scheduled", "queued", "sending", "sent": .sent
-        case "undelivered": .undelivered
-        case "failed", "canceled": .failed
-        // partially_delivered: the handset has the message, some segments were lost on the way.
-        case "delivered", "read", "partially_delivered": .delivered
-        default: nil
-        }
-    }
-
     /// The status a job in `self` moves to on a provider report of
     /// `reported`; nil when the report does not move it forward.
     public func settled(by reported: JobStatus) -> JobStatus? {

@@ -73,25 +73,6 @@ public struct AttemptResult: Sendable {
     }
 }
 
-/// A provider's report on one message: a status callback or a lookup.
-public struct ProviderReport: Sendable, Equatable {
-    public var sid: String?
-    /// The provider's raw status, lowercased.
-    public var status: String
-    public var errorCode: Int?
-    /// The actual price in cents (positive), when the provider gives it.
-    public var priceCents: Decimal?
-    public var priceUnit: String?
-
-    public init(sid: String?, status: String, errorCode: Int? = nil, priceCents: Decimal? = nil, priceUnit: String? = nil) {
-        self.sid = sid
-        self.status = status.lowercased()
-        self.errorCode = errorCode
-        self.priceCents = priceCents
-        self.priceUnit = priceUnit
-    }
-}
-
 /// What a provider report did to its job.
 public struct SettleResult: Sendable, Equatable {
     /// applied, stale, ignored, unknown_status, unknown_job
@@ -141,6 +122,27 @@ public struct SendJobs: Sendable {
         // popped and the claim skips it. Only the delayed count is off meanwhile.
         try await queue.forgetDelayed(members: leaving)
         return result
+    }
+
+    // MARK: Birth
+
+    /// A launch's new jobs, `queued`, from the launcher's staging table (filled
+    /// by COPY in the same transaction), one per campaign and contact: a job
+    /// that exists already is left alone (`ON CONFLICT DO NOTHING`), so a
+    /// relaunch adds only new recipients. `staging` is the launcher's own
+    /// temporary table name, never input.
+    /// - Returns: how many jobs were created.
+    public static func createLaunched(_ connection: PostgresConnection, fromStaging staging: String, tenantID: String, campaignID: String) throws -> Int {
+        try connection.query(
+            """
+            INSERT INTO send_jobs (id, tenant_id, campaign_id, contact_id, sending_number_id, to_phone, from_phone, body,
+                                   encoding, segments, estimated_cost_cents)
+            SELECT id, $1::uuid, $2::uuid, contact_id, sending_number_id, to_phone, from_phone, body, encoding, segments,
+                   estimated_cost_cents
+            FROM \(staging)
+            ON CONFLICT (contact_id, campaign_id) DO NOTHING
+            """, tenantID, campaignID
+        ).affectedRows
     }
 
     // MARK: The worker's transitions
@@ -650,9 +652,7 @@ public final class JobTransaction {
     /// gives the reservation back (nothing is billed), a price replaces the
     /// estimate, and an error code may suppress the number (``ProviderErrorPolicy``).
     public func settle(jobID: String?, report: ProviderReport, policy: ProviderErrorPolicy) throws -> SettleResult {
-        guard let reported = JobStatus.reported(byProvider: report.status) else {
-            return SettleResult(outcome: ProviderErrorPolicy.knownStatuses.contains(report.status) ? "ignored" : "unknown_status")
-        }
+        guard let reported = report.status else { return SettleResult(outcome: report.isKnownStatus ? "ignored" : "unknown_status") }
         let sid = report.sid ?? ""
         let columns = """
             id::text, tenant_id::text, contact_id::text, status, provider_sid, to_phone, reserved_cents AS held,
@@ -680,7 +680,7 @@ public final class JobTransaction {
             let reason: String? =
                 next == .undelivered || next == .failed
                 ? (report.errorCode.map(ProviderErrorPolicy.reason)
-                    ?? (report.status == "canceled" ? "cancelled at the provider" : "the provider reported \(report.status)"))
+                    ?? (report.rawStatus == "canceled" ? "cancelled at the provider" : "the provider reported \(report.rawStatus)"))
                 : nil
             try connection.query(
                 """
@@ -690,7 +690,7 @@ public final class JobTransaction {
                     delivered_at = CASE WHEN $2 = 'delivered' THEN COALESCE(delivered_at, now()) ELSE delivered_at END,
                     claimed_by = NULL, updated_at = now()
                 WHERE id = $1::uuid
-                """, id, next.rawValue, sid, report.status, report.errorCode, reason)
+                """, id, next.rawValue, sid, report.rawStatus, report.errorCode, reason)
             settlement = SettleResult(outcome: "applied", jobID: id, status: next)
             // Refused by the provider (failed, canceled): nothing is billed, so the reservation goes back.
             if next == .failed, held > 0, let daily, let monthly {

@@ -45,18 +45,18 @@ public struct SendProcessor: Sendable {
     public let configuration: Configuration
     let jobs: SendJobs
     let redis: RedisClient
-    let twilio: TwilioClient
+    let provider: any MessagingProvider
     let killSwitch: KillSwitch
     let logger: Logger
 
     public init(
-        configuration: Configuration, postgres: PostgresClient, redis: RedisClient, queue: SendQueue, twilio: TwilioClient,
+        configuration: Configuration, postgres: PostgresClient, redis: RedisClient, queue: SendQueue, provider: any MessagingProvider,
         logger: Logger
     ) {
         self.configuration = configuration
         self.jobs = SendJobs(postgres: postgres, queue: queue)
         self.redis = redis
-        self.twilio = twilio
+        self.provider = provider
         self.killSwitch = KillSwitch(redis: redis)
         self.logger = logger
     }
@@ -87,7 +87,7 @@ public struct SendProcessor: Sendable {
         // and one that answered before it parks the job here.
         let flight = KillSwitch.Flight(
             tenantID: claimed.tenantID, campaignID: claimed.campaignID, jobID: job.jobID, workerID: configuration.workerID)
-        guard try await killSwitch.beginSend(flight, staleAfter: twilio.configuration.timeout + .seconds(10)) else {
+        guard try await killSwitch.beginSend(flight, staleAfter: provider.timeout + .seconds(10)) else {
             return try await park(claimed)
         }
         do {
@@ -122,7 +122,7 @@ public struct SendProcessor: Sendable {
         try await countRate(tenantID: claimed.tenantID, now: now)
 
         let validity = Int(ComplianceGates.windowCloses(after: now, snapshot: snapshot).timeIntervalSince(now))
-        let outcome = await twilio.send(
+        let outcome = await provider.send(
             OutboundMessage(
                 to: claimed.toPhone, from: claimed.fromPhone, body: claimed.body,
                 statusCallback: "\(configuration.publicBaseURL)/webhooks/twilio/status?job_id=\(claimed.job.jobID)",
@@ -133,22 +133,22 @@ public struct SendProcessor: Sendable {
         case .accepted(let sid, let status):
             kind = .accepted(sid: sid, providerStatus: status)
             result = .sent(sid: sid)
-        case .retryable(let reason, let hint):
+        case .retryable(let failure):
             if claimed.attempts + 1 >= claimed.maxAttempts {
-                kind = .giveUp(reason: "gave up after \(claimed.attempts + 1) attempts: \(reason)")
+                kind = .giveUp(reason: "gave up after \(claimed.attempts + 1) attempts: \(failure.reason)")
                 result = .dead
             } else {
-                let until = now.addingTimeInterval(backoff(attempt: claimed.attempts + 1, hint: hint))
-                kind = .retry(until: until, reason: reason)
+                let until = now.addingTimeInterval(backoff(attempt: claimed.attempts + 1, hint: failure.retryAfter))
+                kind = .retry(until: until, reason: failure.reason)
                 result = .retrying(until: until)
             }
-        case .rejected(let code, let message):
-            kind = .rejected(code: code, reason: "Twilio \(code): \(message)")
+        case .rejected(let code, let message, _):
+            kind = .rejected(code: code, reason: "\(provider.name) \(code): \(message)")
             result = .failed(code: code)
-        case .ambiguous(let reason):
+        case .ambiguous(let failure):
             // Never re-sent blindly: the status callback or a lookup settles it
             // (SendRecovery.settleUnknown); the reservation stays until then.
-            kind = .lost(reason: reason)
+            kind = .lost(reason: failure.reason)
             result = .unknown
         }
         try await jobs.record(

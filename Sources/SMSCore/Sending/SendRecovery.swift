@@ -49,20 +49,20 @@ public struct SendRecovery: Sendable {
     let postgres: PostgresClient
     let jobs: SendJobs
     let queue: SendQueue
-    let twilio: TwilioClient?
+    let provider: (any MessagingProvider)?
     let errorPolicy: ProviderErrorPolicy
     let logger: Logger
 
-    /// `twilio` may be nil where no lookup is needed (the API wakes jobs only).
+    /// `provider` may be nil where no lookup is needed (the API wakes jobs only).
     public init(
-        configuration: Configuration, postgres: PostgresClient, queue: SendQueue, twilio: TwilioClient?,
+        configuration: Configuration, postgres: PostgresClient, queue: SendQueue, provider: (any MessagingProvider)?,
         errorPolicy: ProviderErrorPolicy = ProviderErrorPolicy(), logger: Logger
     ) {
         self.configuration = configuration
         self.postgres = postgres
         self.jobs = SendJobs(postgres: postgres, queue: queue)
         self.queue = queue
-        self.twilio = twilio
+        self.provider = provider
         self.errorPolicy = errorPolicy
         self.logger = logger
     }
@@ -103,16 +103,16 @@ public struct SendRecovery: Sendable {
     /// would (``JobTransaction/settle(jobID:report:policy:)``).
     @discardableResult
     public func settleUnknown(now: Date = Date()) async throws -> [String: Settlement] {
-        guard let twilio else { return [:] }
+        guard let provider else { return [:] }
         let cutoff = now.addingTimeInterval(-configuration.reconcileAfter.intervalSeconds)
         let leased = try await jobs.leaseUnknown(attemptedBefore: cutoff, limit: configuration.batchSize, by: configuration.workerID)
         var results: [String: Settlement] = [:]
         for held in leased {
             let id = held.job.jobID
-            let messages: [TwilioMessage]
+            let messages: [ProviderMessage]
             do {
                 // Twilio filters by UTC day; a day earlier covers a clock skew across midnight.
-                messages = try await twilio.findMessages(
+                messages = try await provider.findMessages(
                     to: held.toPhone, from: held.fromPhone, since: (held.lastAttemptAt ?? now).addingTimeInterval(-86_400))
             } catch {
                 logger.warning("lookup of an unknown send failed", metadata: ["job_id": "\(id)", "error": "\(error)"])
@@ -124,7 +124,7 @@ public struct SendRecovery: Sendable {
                 "SELECT provider_sid FROM send_jobs WHERE provider_sid = ANY($1::text[])", candidates.map(\.sid)
             ).map { try $0.decode("provider_sid", as: String.self) }
             if let match = candidates.first(where: { !taken.contains($0.sid) }) {
-                let settled = try await settle(jobID: id, with: match)
+                let settled = try await settle(jobID: id, with: match, from: provider)
                 if settled.outcome == "applied", let status = settled.status {
                     results[id] = .found(sid: match.sid, status: status.rawValue)
                     logger.info("settled an unknown send: the provider has it", metadata: ["job_id": "\(id)", "status": "\(status.rawValue)"])
@@ -149,18 +149,18 @@ public struct SendRecovery: Sendable {
     /// - Returns: the settled jobs' new statuses by job id.
     @discardableResult
     public func settleUnsettledSent(now: Date = Date()) async throws -> [String: JobStatus] {
-        guard let twilio else { return [:] }
+        guard let provider else { return [:] }
         let cutoff = now.addingTimeInterval(-configuration.statusReconcileAfter.intervalSeconds)
         let leased = try await jobs.leaseUnsettledSent(before: cutoff, limit: configuration.statusBatchSize)
         var settled: [String: JobStatus] = [:]
         for held in leased {
             guard let sid = held.providerSID else { continue }
             do {
-                guard let message = try await twilio.fetchMessage(sid: sid) else {
+                guard let message = try await provider.fetchMessage(sid: sid) else {
                     logger.warning("a sent job's message is unknown to the provider", metadata: ["job_id": "\(held.job.jobID)"])
                     continue
                 }
-                let result = try await settle(jobID: held.job.jobID, with: message)
+                let result = try await settle(jobID: held.job.jobID, with: message, from: provider)
                 if result.outcome == "applied", let status = result.status { settled[held.job.jobID] = status }
             } catch {
                 logger.warning("status lookup of a sent job failed", metadata: ["job_id": "\(held.job.jobID)", "error": "\(error)"])
@@ -171,8 +171,8 @@ public struct SendRecovery: Sendable {
     }
 
     /// Settles a job from a looked-up message, as a status callback would.
-    private func settle(jobID: String, with message: TwilioMessage) async throws -> SettleResult {
-        let report = ProviderReport(sid: message.sid, status: message.status, errorCode: message.errorCode)
+    private func settle(jobID: String, with message: ProviderMessage, from provider: any MessagingProvider) async throws -> SettleResult {
+        let report = provider.report(message)
         let policy = errorPolicy
         return try await jobs.transaction { tx in try tx.settle(jobID: jobID, report: report, policy: policy) }
     }

@@ -94,7 +94,7 @@ public struct TwilioWebhooks: Sendable {
                 // version instead of an insert and an update. A duplicate finds the
                 // key taken and rolls the application back with it (it waited on the
                 // job's row lock, so the first one's effect is already there).
-                let settlement = try tx.settle(jobID: event.jobID, report: Self.report(parameters), policy: policy)
+                let settlement = try tx.settle(jobID: event.jobID, report: TwilioClient.statusReport(parameters), policy: policy)
                 var result = WebhookResult(outcome: settlement.outcome, reply: nil, finalStatus: settlement.finalStatus?.rawValue)
                 result.kind = "status"
                 guard
@@ -192,7 +192,7 @@ public struct TwilioWebhooks: Sendable {
             }
             var result: WebhookResult
             if kind == "status" {
-                let settlement = try tx.settle(jobID: try event.decodeIfPresent("send_job_id"), report: Self.report(parameters), policy: policy)
+                let settlement = try tx.settle(jobID: try event.decodeIfPresent("send_job_id"), report: TwilioClient.statusReport(parameters), policy: policy)
                 result = WebhookResult(outcome: settlement.outcome, reply: nil, finalStatus: settlement.finalStatus?.rawValue)
             } else {
                 result = try Self.applyInbound(tx, parameters: parameters, tenantID: tenantID)
@@ -242,26 +242,13 @@ public struct TwilioWebhooks: Sendable {
         )[0].decode(at: 0)
     }
 
-    // MARK: Status callbacks
-
-    /// A status callback's fields as a provider report (``JobStatus/reported(byProvider:)``
-    /// maps the status; Twilio gives the price as a negative amount in `PriceUnit`).
-    static func report(_ parameters: [String: String]) -> ProviderReport {
-        let price = parameters["Price"].flatMap { Decimal(string: $0) }.map { ($0 < 0 ? -$0 : $0) * 100 }
-        return ProviderReport(
-            sid: parameters["MessageSid"] ?? parameters["SmsSid"], status: parameters["MessageStatus"] ?? parameters["SmsStatus"] ?? "",
-            errorCode: parameters["ErrorCode"].flatMap { Int($0) }, priceCents: price, priceUnit: parameters["PriceUnit"])
-    }
-
     // MARK: Inbound messages
 
     static func applyInbound(_ tx: JobTransaction, parameters: [String: String], tenantID: String?) throws -> WebhookResult {
         guard let tenantID else { return WebhookResult(outcome: "unroutable", reply: nil) }
         let connection = tx.connection
-        let from = parameters["From"] ?? ""
-        let to = parameters["To"] ?? ""
-        let body = parameters["Body"] ?? ""
-        let sid = parameters["MessageSid"] ?? parameters["SmsMessageSid"] ?? parameters["SmsSid"] ?? ""
+        let text = TwilioClient.inboundText(parameters)
+        let (from, to, body, sid) = (text.from, text.to, text.body, text.sid ?? "")
         let keyword = InboundKeywords.classify(body)
         let contactID = try connection.query(
             "SELECT id::text FROM contacts WHERE tenant_id = $1::uuid AND phone_e164 = $2", tenantID, from
@@ -329,24 +316,5 @@ public struct TwilioWebhooks: Sendable {
         case .help:
             return try tenant.decodeIfPresent("help_text") ?? "\(name): reply STOP to unsubscribe."
         }
-    }
-}
-
-/// TwiML for an inbound reply.
-public enum TwiML {
-    public static func response(message: String?) -> String {
-        guard let message else { return #"<?xml version="1.0" encoding="UTF-8"?><Response/>"# }
-        var escaped = ""
-        for character in message {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&apos;"
-            default: escaped.append(character)
-            }
-        }
-        return #"<?xml version="1.0" encoding="UTF-8"?><Response><Message>"# + escaped + "</Message></Response>"
     }
 }

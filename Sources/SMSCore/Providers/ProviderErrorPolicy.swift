@@ -21,28 +21,27 @@ public struct ProviderErrorPolicy: Sendable {
         case failJobOnly
     }
 
-    /// 30003, 30005 and 30006 suppress a number once they have happened this many times to it.
+    /// The suppressing codes on repeat suppress a number once they have happened this many times to it.
     public var carrierFailuresBeforeSuppression: Int
+    /// The provider's codes that do more than fail the job.
+    public let effects: [Int: Effect]
 
-    public init(carrierFailuresBeforeSuppression: Int = 3) {
+    /// Twilio's table unless another provider's is given.
+    public init(carrierFailuresBeforeSuppression: Int = 3, effects: [Int: Effect] = ProviderErrorPolicy.twilioEffects) {
         self.carrierFailuresBeforeSuppression = carrierFailuresBeforeSuppression
+        self.effects = effects
     }
 
-    static let table: [Int: Effect] = [
+    /// Twilio's codes (the table above); `TwilioClient.errorEffect(of:)` reads it too.
+    public static let twilioEffects: [Int: Effect] = [
         21610: .suppressAtOnce, 21211: .suppressAtOnce, 21614: .suppressAtOnce,
         30003: .suppressOnRepeat, 30005: .suppressOnRepeat, 30006: .suppressOnRepeat,
     ]
 
-    public func effect(of code: Int) -> Effect { Self.table[code] ?? .failJobOnly }
+    public func effect(of code: Int) -> Effect { effects[code] ?? .failJobOnly }
 
     /// The codes with this effect, for SQL.
-    public func codes(_ effect: Effect) -> [Int] { Self.table.filter { $0.value == effect }.map(\.key).sorted() }
-
-    /// Every message status Twilio documents; others are stored as `unknown_status`.
-    public static let knownStatuses: Set<String> = [
-        "accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read",
-        "partially_delivered", "canceled", "receiving", "received",
-    ]
+    public func codes(_ effect: Effect) -> [Int] { effects.filter { $0.value == effect }.map(\.key).sorted() }
 
     /// Readable text for the error codes a send or a report can carry.
     public static func reason(_ code: Int) -> String {
