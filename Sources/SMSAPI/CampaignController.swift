@@ -104,6 +104,11 @@ struct CampaignController {
     struct TransitionResult: Encodable, ResponseEncodable {
         let campaign: Campaign
         let cancelledJobs: Int
+        /// A pause: sends of live workers already on their way when it began, and how many still had no answer when it answered.
+        let inFlight: Int?
+        let stillInFlight: Int?
+        /// A resume: parked jobs queued again.
+        let resumedJobs: Int?
     }
 
     /// pause, resume and cancel: member and up, idempotent, audited; the Redis
@@ -122,7 +127,9 @@ struct CampaignController {
             }
         }
         guard let change, case .campaign(let campaign, let cancelled) = change.state else { throw APIError.notFound("campaign") }
-        return TransitionResult(campaign: campaign, cancelledJobs: cancelled)
+        return TransitionResult(
+            campaign: campaign, cancelledJobs: cancelled, inFlight: change.drain?.inFlight, stillInFlight: change.drain?.stillInFlight,
+            resumedJobs: change.resumedJobs)
     }
 
     /// Creates the jobs and queues them; a relaunch adds only new recipients.

@@ -69,6 +69,11 @@ struct TenantController {
         let pausedAt: Date?
         let pausedBy: String?
         let reason: String?
+        /// A pause: sends of live workers already on their way when it began, and how many still had no answer when it answered.
+        let inFlight: Int?
+        let stillInFlight: Int?
+        /// A resume: parked jobs queued again.
+        let resumedJobs: Int?
     }
 
     /// `POST …/pause` (member and up) and `POST …/resume` (admin and up), as in
@@ -90,7 +95,8 @@ struct TenantController {
         }
         return KillSwitchState(
             tenantId: tenant.id, paused: tenant.isPaused, pausedAt: tenant.pausedAt, pausedBy: tenant.pausedBy,
-            reason: tenant.pauseReason)
+            reason: tenant.pauseReason, inFlight: change.drain?.inFlight, stillInFlight: change.drain?.stillInFlight,
+            resumedJobs: change.resumedJobs)
     }
 }
 

@@ -20,6 +20,8 @@ struct KillSwitchTests {
             let paused = try await client.call(.post, "/tenants/\(tenant.id)/pause", as: session, json: ["reason": "carrier complaint"])
             #expect(paused.status == .ok)
             #expect(paused.object["paused"] as? Bool == true)
+            #expect(paused.object["in_flight"] as? Int == 0, "nothing was on its way")
+            #expect(paused.object["still_in_flight"] as? Int == 0)
             #expect(try await killSwitch.isTenantPaused(tenant.id))
             let shown = try await client.call(.get, "/tenants/\(tenant.id)", as: session)
             #expect(shown.object["paused"] as? Bool == true)
@@ -33,6 +35,8 @@ struct KillSwitchTests {
             let resumed = try await client.call(.post, "/tenants/\(tenant.id)/resume", as: session)
             #expect(resumed.status == .ok)
             #expect(resumed.object["paused"] as? Bool == false)
+            #expect(resumed.object["resumed_jobs"] as? Int == 0)
+            #expect(resumed.object["in_flight"] == nil)
             #expect(try await killSwitch.isTenantPaused(tenant.id) == false)
             #expect(try await client.call(.post, "/tenants/\(tenant.id)/resume", as: session).status == .ok)
 
