@@ -92,6 +92,7 @@ let package = Package(
             dependencies: [
                 "SMSCore", "Postgres", "Redis", "ConnectionPool", "Curl",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOHTTP1
 import Logging
 import Postgres
 import Redis
@@ -80,6 +81,14 @@ struct RequestIDAndErrorMiddleware: RouterMiddleware {
                 details: [error.constraint].compactMap { $0 })
         case let error as PostgresError where error.sqlState == .uniqueViolation:
             apiError = APIError(.conflict, code: "conflict", message: "that already exists", details: [error.constraint].compactMap { $0 })
+        case let error as PostgresError where error.sqlState?.rawValue.hasPrefix("22") == true:
+            // Class 22, data exception: a value from the request PostgreSQL cannot take
+            // (out of range, bad encoding). The client's error; logged so a bug stays visible.
+            context.logger.warning("data exception from the database", metadata: ["error": "\(error)"])
+            apiError = APIError(.badRequest, code: "bad_request", message: "a value in the request is out of range or not valid")
+        case is HTTPParserError:
+            // A malformed request (a bad chunk size, a broken header) is the client's error.
+            apiError = APIError(.badRequest, code: "bad_request", message: "the request is not valid HTTP")
         case let error as PostgresError where error.code == .connectionFailed || error.code == .connectionLost:
             context.logger.error("database failure", metadata: ["error": "\(error)"])
             apiError = APIError(.serviceUnavailable, code: "unavailable", message: "the database is unavailable; retry shortly")

@@ -12,6 +12,9 @@ public struct AppRequestContext: RequestContext {
     public var principal: Principal?
     /// The principal came from the session cookie (so CSRF rules apply).
     public var authenticatedByCookie = false
+    /// A bearer key that was wrong: answered 401 after the rate limiter has
+    /// counted the request against its address (so invented keys are limited too).
+    var rejectedCredential: APIError?
     /// The peer's IP address, without the port.
     public let remoteIP: String?
 
@@ -40,6 +43,9 @@ enum APIJSON {
         return encoder
     }
 
+    /// 1900-01-01T00:00:00Z: nothing a contact consented to or a campaign is scheduled for comes before it.
+    static let earliestDate = Date(timeIntervalSince1970: -2_208_988_800)
+
     static var decoder: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -47,8 +53,11 @@ enum APIJSON {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            guard let date = parseRFC3339(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an RFC 3339 date-time such as 2026-11-25T09:00:00Z")
+            // A real date (2027-02-30 is refused, not moved) in years the product can mean
+            // and PostgreSQL stores without overflow (0001-01-01 was a 500; issue 12).
+            guard let date = parseRFC3339(text), date >= APIJSON.earliestDate else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "expected an RFC 3339 date-time from 1900 to 9999 such as 2026-11-25T09:00:00Z")
             }
             return date
         }

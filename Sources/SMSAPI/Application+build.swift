@@ -10,7 +10,7 @@ public func buildApplication(services: AppServices) -> some ApplicationProtocol 
     let router = buildRouter(services: services)
     return Application(
         router: router,
-        configuration: .init(address: .hostname("0.0.0.0", port: services.configuration.port), serverName: "smscrm-api"),
+        configuration: .init(address: .hostname(services.configuration.apiHost, port: services.configuration.port), serverName: "smscrm-api"),
         // After the pools: a graceful shutdown stops the import processor first (it
         // commits its chunk and gives its lease up), then closes the pools.
         services: [
@@ -25,7 +25,6 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     let identity = IdentityStore(postgres: services.postgres, policy: services.sessionPolicy)
     let tenants = TenantStore(postgres: services.postgres)
-    let publicOrigin = AuthenticationMiddleware.origin(of: services.configuration.publicBaseURL) ?? services.configuration.publicBaseURL
     // Middleware must be added before routes; the error middleware comes first
     // so it also shapes the errors of the authentication middleware.
     Telemetry.bootstrap()
@@ -33,7 +32,9 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     router.add(middleware: ObservabilityMiddleware())
     router.add(middleware: SecurityHeadersMiddleware(publicBaseURL: configuration.publicBaseURL, allowedOrigins: configuration.corsAllowedOrigins))
     router.add(middleware: RequestIDAndErrorMiddleware())
-    router.add(middleware: AuthenticationMiddleware(identity: identity, publicOrigin: publicOrigin))
+    router.add(
+        middleware: AuthenticationMiddleware(
+            identity: identity, publicBaseURL: configuration.publicBaseURL, allowedOrigins: configuration.corsAllowedOrigins))
     router.add(
         middleware: RateLimitMiddleware(
             redis: services.redis, perKey: configuration.rateLimitPerKey, perIP: configuration.rateLimitPerIP, logger: services.logger))

@@ -41,7 +41,7 @@ struct AuthController {
     func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
-        if let wait = try await throttle.retryAfter(email: body.email, ip: context.remoteIP) {
+        if let wait = try await throttle.reserve(email: body.email, ip: context.remoteIP) {
             throw APIError(
                 .tooManyRequests, code: "too_many_attempts", message: "too many failed logins; try again in \(wait) s",
                 headers: [.retryAfter: String(wait)])
@@ -52,10 +52,10 @@ struct AuthController {
             (user, token) = try await identity.login(
                 email: body.email, password: body.password, ip: context.remoteIP, userAgent: request.headers[.userAgent])
         } catch AuthenticationError.invalidCredentials {
-            try await throttle.recordFailure(email: body.email, ip: context.remoteIP)
+            // The attempt was counted before the check.
             throw APIError(.unauthorized, code: "invalid_credentials", message: "wrong email or password")
         }
-        try await throttle.recordSuccess(email: body.email)
+        try await throttle.recordSuccess(email: body.email, ip: context.remoteIP)
         let memberships = try await identity.memberships(userID: user.id)
         let me = MeResponse(
             user: user, apiKey: nil, tenants: memberships.map { TenantRole(id: $0.tenantId, name: $0.tenantName, role: $0.role) })

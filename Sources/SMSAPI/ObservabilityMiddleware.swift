@@ -60,7 +60,7 @@ struct DependencySampler: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let report = await services.dependencyCheck.run()
             Telemetry.dependencies(report)
-            try? await Task.sleep(for: interval)
+            await sleepUnlessShuttingDown(for: interval)
         }
     }
 }

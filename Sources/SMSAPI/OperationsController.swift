@@ -74,18 +74,43 @@ struct OperationsController {
         return PageBody(try await deadLetters.list(tenantID: access.tenantID, cursor: page.cursor, limit: page.limit))
     }
 
+    /// `{"job_ids": [...]}` or `{"all": true}`, exactly one: a destructive
+    /// "all" is never what a missing or null field means (issue 12).
     struct JobSelection: Decodable {
         let jobIds: [String]?
+        let all: Bool?
+
+        enum CodingKeys: String, CodingKey { case jobIds, all }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            if c.contains(.jobIds), try c.decodeNil(forKey: .jobIds) {
+                throw APIError.badRequest("job_ids must be a list of job ids, not null; send {\"all\": true} for every dead job", details: ["job_ids"])
+            }
+            jobIds = try c.decodeIfPresent([String].self, forKey: .jobIds)
+            all = try c.decodeIfPresent(Bool.self, forKey: .all)
+        }
     }
 
     struct Affected: Encodable, ResponseEncodable {
         let jobs: Int
     }
 
-    /// The body's `job_ids` (each a UUID), or nil for "all".
+    /// The body's `job_ids` (each a UUID), or nil for `{"all": true}`.
     private func selection(_ request: Request, context: AppRequestContext) async throws -> [String]? {
         var request = request
-        guard let ids = try await request.decodeOptionalJSON(as: JobSelection.self, context: context)?.jobIds else { return nil }
+        let body = try await request.decodeOptionalJSON(as: JobSelection.self, context: context)
+        switch (body?.jobIds, body?.all) {
+        case (nil, true?):
+            return nil
+        case (nil, _):
+            throw APIError.badRequest("name the jobs (job_ids), or send {\"all\": true} for every dead job of the tenant", details: ["job_ids"])
+        case (_, true?):
+            throw APIError.badRequest("give job_ids or all, not both", details: ["all"])
+        case (.some, _):
+            break
+        }
+        guard let ids = body?.jobIds else { return nil }
         guard ids.count <= 10_000 else { throw APIError.invalid("job_ids", "at most 10,000 at a time") }
         return try ids.enumerated().map { index, id in
             guard let uuid = UUID(uuidString: id) else { throw APIError.invalid("job_ids[\(index)]", "must be a job id (UUID)") }

@@ -67,6 +67,16 @@ struct RateLimitMiddleware: RouterMiddleware {
     static let exempt = ["/health", "/ready", "/metrics"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try await limit(request, context: context) { request, context in
+            // A wrong bearer key is refused after it has been counted against its address.
+            if let rejected = context.rejectedCredential { throw rejected }
+            return try await next(request, context)
+        }
+    }
+
+    private func limit(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let path = request.uri.path
         if Self.exempt.contains(path) || path.hasPrefix("/webhooks/") { return try await next(request, context) }
         let subject: String

@@ -29,6 +29,18 @@ extension Request {
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        // Strict RFC 8259 first (Foundation accepts trailing commas), and no NUL
+        // in any string: PostgreSQL cannot store it and text after it was cut.
+        do {
+            try StrictJSON.check(Array(data))
+        } catch {
+            switch error {
+            case .syntax(let message, let offset):
+                throw APIError.badRequest("the body is not valid JSON: \(message) (byte \(offset))")
+            case .nul(let field):
+                throw APIError.badRequest("\(field) must not contain NUL characters (U+0000)", details: [field])
+            }
+        }
         do {
             return try APIJSON.decoder.decode(T.self, from: data)
         } catch let error as DecodingError {

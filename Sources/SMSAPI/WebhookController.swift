@@ -91,6 +91,10 @@ struct WebhookController {
                 ])
             throw APIError(.forbidden, code: "invalid_signature", message: "the X-Twilio-Signature header is missing or wrong")
         }
+        // Genuine but unstorable: PostgreSQL's JSON cannot hold U+0000 (it was a 500).
+        if let field = parameters.first(where: { $0.key.contains("\0") || $0.value.contains("\0") })?.key {
+            throw APIError.badRequest("\(field.replacingOccurrences(of: "\0", with: "")) must not contain NUL characters", details: [field])
+        }
         return parameters
     }
 

@@ -22,19 +22,35 @@ struct SendConsumers: Service {
     let logger: Logger
 
     func run() async throws {
+        let inHand = JobsInHand()
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<concurrency {
-                group.addTask { await consume(index) }
+                group.addTask { await consume(index, inHand: inHand) }
+            }
+            group.addTask {
+                // Says what a SIGTERM waits for: the jobs being sent right now.
+                try? await gracefulShutdown()
+                logger.notice("stopping: finishing the jobs in hand", metadata: ["jobs": "\(inHand.count)"])
             }
         }
+        logger.notice("send consumers stopped")
     }
 
-    private func consume(_ index: Int) async {
+    /// How many jobs the consumers are working on.
+    final class JobsInHand: Sendable {
+        private let value = Mutex(0)
+        func add(_ delta: Int) { value.withLock { $0 += delta } }
+        var count: Int { value.withLock { $0 } }
+    }
+
+    private func consume(_ index: Int, inHand: JobsInHand) async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 switch try await queue.pop() {
                 case .job(let job):
                     // The job in hand is finished even during shutdown: its row and lease must be settled.
+                    inHand.add(1)
+                    defer { inHand.add(-1) }
                     let outcome = try await processor.process(job)
                     activity.jobProcessed()
                     Telemetry.jobProcessed(outcome)
@@ -56,7 +72,7 @@ struct SendConsumers: Service {
     }
 
     private func pause(milliseconds: Int) async throws {
-        try await Task.sleep(for: .milliseconds(milliseconds))
+        await sleepUnlessShuttingDown(for: .milliseconds(milliseconds))
     }
 }
 
@@ -109,7 +125,7 @@ struct PipelineDuties: Service {
                 }
             }
             tick += 1
-            try? await Task.sleep(for: .seconds(1))
+            await sleepUnlessShuttingDown(for: .seconds(1))
         }
     }
 
@@ -122,7 +138,7 @@ struct PipelineDuties: Service {
     }
 }
 
-/// Keeps this worker's heartbeat fresh (four renewals per
+/// Keeps this worker's heartbeat fresh (six renewals per
 /// ``KillSwitch/heartbeatTTL``), so a pause counts its sends in flight as
 /// live, and removes it on a clean stop. A SIGKILLed worker's heartbeat
 /// lapses within the TTL and a pause stops waiting for its sends.
@@ -134,17 +150,17 @@ struct WorkerHeartbeat: Service, CustomStringConvertible {
     var description: String { "WorkerHeartbeat" }
 
     func run() async throws {
-        let interval = KillSwitch.heartbeatTTL / 4
+        let interval = KillSwitch.heartbeatTTL / 6
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await killSwitch.heartbeat(workerID: workerID)
             } catch {
                 logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            await sleepUnlessShuttingDown(for: interval)
         }
-        // Consumers finish the job in hand during shutdown: keep beating until they have.
-        try? await Task.sleep(for: .milliseconds(10))
+        // The consumers (stopped before this service) have finished: say so at once.
+        try? await killSwitch.stopHeartbeat(workerID: workerID)
     }
 }
 

@@ -90,7 +90,7 @@ func buildHealthServer(services: AppServices, queue: SendQueue, activity: Worker
     return Application(
         router: router,
         configuration: .init(
-            address: .hostname("0.0.0.0", port: services.configuration.workerHealthPort), serverName: "smscrm-worker"),
+            address: .hostname(services.configuration.workerHealthHost, port: services.configuration.workerHealthPort), serverName: "smscrm-worker"),
         logger: services.logger)
 }
 

@@ -145,10 +145,12 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
     struct Selection: ParsableArguments {
         @Option(help: "The tenant's id.") var tenant: String
-        @Option(name: .customLong("job"), help: "A job id (repeatable); default: every dead job of the tenant.") var jobs: [String] = []
+        @Option(name: .customLong("job"), help: "A job id (repeatable).") var jobs: [String] = []
+        @Flag(help: "Every dead job of the tenant.") var all = false
 
         func validate() throws {
             guard UUID(uuidString: tenant) != nil else { throw ValidationError("--tenant takes a tenant id (UUID)") }
+            guard all != !jobs.isEmpty else { throw ValidationError("name the jobs with --job JOB_ID (repeatable), or give --all") }
             for job in jobs where UUID(uuidString: job) == nil { throw ValidationError("--job takes a job id (UUID): \(job)") }
         }
 

@@ -133,7 +133,14 @@ struct OperationsTests {
             #expect(try row.decode(at: 1, as: Int.self) == 0)
             #expect(try await redis.command("LRANGE", "smscrm:{send}:q:\(first.number)", 0, -1).array?.compactMap(\.string) == ["\(first.job):1"])
 
-            let purged = try await client.call(.delete, "/tenants/\(tenant.id)/dead-letters", as: .bearer(admin))
+            // "All" must be said: no body, or a null list, selects nothing and is a 400.
+            let implicit = try await client.call(.delete, "/tenants/\(tenant.id)/dead-letters", as: .bearer(admin))
+            #expect(implicit.status == .badRequest)
+            let null = try await client.call(.delete, "/tenants/\(tenant.id)/dead-letters", as: .bearer(admin), json: ["job_ids": NSNull()])
+            #expect(null.status == .badRequest)
+            #expect((null.object["error"] as? [String: Any])?["details"] as? [String] == ["job_ids"])
+            #expect(try await redis.command("LLEN", "smscrm:{send}:dead").int == 1, "nothing was purged")
+            let purged = try await client.call(.delete, "/tenants/\(tenant.id)/dead-letters", as: .bearer(admin), json: ["all": true])
             #expect(purged.object["jobs"] as? Int == 1)
             let status = try await postgres.query("SELECT status, dead_at IS NULL FROM send_jobs WHERE id = $1::uuid", second.job)[0]
             #expect(try status.decode(at: 0, as: String.self) == "failed")

@@ -87,4 +87,22 @@ struct ConfigurationTests {
             #expect(example.contains("\(variable)="), "\(variable) is missing from .env.example")
         }
     }
+
+    @Test("API_HOST and WORKER_HEALTH_HOST set the listening addresses, default every interface, and refuse what is no address")
+    func listeningAddresses() throws {
+        let defaults = try AppConfiguration.load(from: Self.complete, for: .api)
+        #expect(defaults.apiHost == "0.0.0.0")
+        #expect(defaults.workerHealthHost == "0.0.0.0")
+
+        var environment = Self.complete
+        environment["API_HOST"] = "127.0.0.1"
+        environment["WORKER_HEALTH_HOST"] = "::1"
+        let local = try AppConfiguration.load(from: environment, for: .api)
+        #expect(local.apiHost == "127.0.0.1")
+        #expect(local.workerHealthHost == "::1")
+
+        environment["API_HOST"] = "0.0.0.0; rm -rf"
+        let error = #expect(throws: ConfigurationError.self) { try AppConfiguration.load(from: environment, for: .api) }
+        #expect(error?.problems.map(\.variable) == ["API_HOST"])
+    }
 }

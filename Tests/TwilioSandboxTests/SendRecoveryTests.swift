@@ -262,6 +262,14 @@ struct SendRecoveryTests {
         let other = KillSwitch.Flight(tenantID: tenant, campaignID: flight.campaignID, jobID: UUID().uuidString, workerID: worker)
         #expect(try await !killSwitch.beginSend(other, staleAfter: .seconds(30)), "the flag stops new sends")
 
+        // The worker stays alive throughout, however slow the machine.
+        let beating = Task {
+            while !Task.isCancelled {
+                try? await killSwitch.heartbeat(workerID: worker)
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        defer { beating.cancel() }
         let started = ContinuousClock.now
         async let drained = killSwitch.waitForInFlight(tenantID: tenant, campaignID: nil, timeout: .seconds(10))
         try await Task.sleep(for: .milliseconds(300))

@@ -1,6 +1,7 @@
 import Foundation
 internal import HummingbirdBcrypt
 import NIOPosix
+import Synchronization
 import Postgres
 
 /// A user as the API shows it (never the password hash).
@@ -45,11 +46,15 @@ public struct SessionPolicy: Sendable {
 public struct IdentityStore: Sendable {
     let postgres: PostgresClient
     public let policy: SessionPolicy
+    let cache = CredentialCache()
 
     public init(postgres: PostgresClient, policy: SessionPolicy = .init()) {
         self.postgres = postgres
         self.policy = policy
     }
+
+    /// How often `last_used_at` and a session's activity are written at most.
+    static let touchEvery = 60
 
     // MARK: Users
 
@@ -106,7 +111,7 @@ public struct IdentityStore: Sendable {
             """, email)
         // Verify against a dummy hash when the user is unknown, so response time
         // does not reveal which emails exist.
-        let hash = try rows.first?.decode("password_hash", as: String.self) ?? Self.dummyHash
+        let hash = try rows.first?.decode("password_hash", as: String.self) ?? Self.dummyHash(cost: policy.bcryptCost)
         let valid = try await Self.verifyPassword(password, hash: hash)
         guard valid, let row = rows.first else { throw AuthenticationError.invalidCredentials }
         let user = try Self.user(row)
@@ -124,30 +129,44 @@ public struct IdentityStore: Sendable {
         return (user, token)
     }
 
-    /// The principal behind a session token, pushing its idle expiry forward;
-    /// nil when the session is unknown or expired.
+    /// The principal behind a session token; nil when the session is unknown
+    /// or expired. From memory for a second after it was read (``CredentialCache``);
+    /// the idle expiry is pushed forward at most once a minute, which the
+    /// hours-long idle window does not notice.
     public func principal(sessionToken token: String) async throws -> Principal? {
+        let hash = Secrets.sha256Hex(token)
+        if let principal = cache.principal(for: hash) { return principal }
         let rows = try await postgres.query(
             """
-            UPDATE sessions s SET last_seen_at = now(),
-                idle_expires_at = LEAST(s.expires_at, now() + make_interval(secs => $2))
-            FROM users u
-            WHERE s.token_hash = $1 AND u.id = s.user_id AND u.disabled_at IS NULL
-              AND s.expires_at > now() AND s.idle_expires_at > now()
-            RETURNING u.id::text AS user_id, u.email, u.is_platform_admin
-            """, Secrets.sha256Hex(token), Double(policy.idle.components.seconds))
+            SELECT u.id::text AS user_id, u.email, u.is_platform_admin,
+                   s.last_seen_at < now() - make_interval(secs => $2) AS stale,
+                   COALESCE((SELECT jsonb_object_agg(m.tenant_id::text, m.role) FROM memberships m WHERE m.user_id = u.id), '{}')::text AS roles
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = $1 AND u.disabled_at IS NULL AND s.expires_at > now() AND s.idle_expires_at > now()
+            """, hash, Double(Self.touchEvery))
         guard let row = rows.first else { return nil }
-        let userID: String = try row.decode("user_id")
-        return Principal(
-            id: userID,
+        if try row.decodeIfPresent("stale") ?? true {
+            try await postgres.query(
+                """
+                UPDATE sessions SET last_seen_at = now(), idle_expires_at = LEAST(expires_at, now() + make_interval(secs => $2))
+                WHERE token_hash = $1 AND last_seen_at < now() - make_interval(secs => $3)
+                """, hash, Double(policy.idle.components.seconds), Double(Self.touchEvery))
+        }
+        let roles = try JSONDecoder().decode([String: String].self, from: Data(try row.decode("roles", as: String.self).utf8))
+        let principal = Principal(
+            id: try row.decode("user_id"),
             kind: .user(email: try row.decode("email"), isPlatformAdmin: try row.decode("is_platform_admin")),
-            roles: try await roles(userID: userID))
+            roles: roles.compactMapValues(Role.init(rawValue:)))
+        cache.store(principal, for: hash)
+        return principal
     }
 
     /// Ends a session; true when there was one.
     @discardableResult
     public func logout(sessionToken token: String) async throws -> Bool {
-        try await postgres.query("DELETE FROM sessions WHERE token_hash = $1", Secrets.sha256Hex(token)).affectedRows > 0
+        let hash = Secrets.sha256Hex(token)
+        cache.forget(hash)
+        return try await postgres.query("DELETE FROM sessions WHERE token_hash = $1", hash).affectedRows > 0
     }
 
     func roles(userID: String) async throws -> [String: Role] {
@@ -188,7 +207,7 @@ public struct IdentityStore: Sendable {
 
     /// Revokes a key of this tenant; nil when there is no such key in the tenant.
     public func revokeAPIKey(tenantID: String, keyID: String, audit: AuditEntry) async throws -> APIKey? {
-        try await postgres.withTransaction { connection in
+        let key = try await postgres.withTransaction { connection -> APIKey? in
             let rows = try connection.query(
                 """
                 UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
@@ -198,21 +217,36 @@ public struct IdentityStore: Sendable {
             try AuditLog.record(audit, on: connection)
             return try APIKey(row: row)
         }
+        // After the commit: this replica refuses the key at once, the others within a second.
+        cache.forgetAll { $0.id == keyID.lowercased() }
+        return key
     }
 
-    /// The principal behind a bearer secret; nil when unknown, revoked or expired.
+    /// The principal behind a bearer secret; nil when unknown, revoked or
+    /// expired. From memory for a second after it was read (``CredentialCache``);
+    /// `last_used_at` is written at most once a minute.
     public func principal(apiKey secret: String) async throws -> Principal? {
+        let hash = Secrets.sha256Hex(secret)
+        if let principal = cache.principal(for: hash) { return principal }
         let rows = try await postgres.query(
             """
-            UPDATE api_keys SET last_used_at = now()
+            SELECT id::text, tenant_id::text, prefix, role, last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2) AS stale
+            FROM api_keys
             WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-            RETURNING id::text, tenant_id::text, prefix, role
-            """, Secrets.sha256Hex(secret))
+            """, hash, Double(Self.touchEvery))
         guard let row = rows.first, let role = Role(rawValue: try row.decode("role")) else { return nil }
+        let id: String = try row.decode("id")
+        if try row.decode("stale", as: Bool.self) {
+            try await postgres.query(
+                """
+                UPDATE api_keys SET last_used_at = now()
+                WHERE id = $1::uuid AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2))
+                """, id, Double(Self.touchEvery))
+        }
         let tenantID: String = try row.decode("tenant_id")
-        return Principal(
-            id: try row.decode("id"), kind: .apiKey(tenantID: tenantID, prefix: try row.decode("prefix")),
-            roles: [tenantID: role])
+        let principal = Principal(id: id, kind: .apiKey(tenantID: tenantID, prefix: try row.decode("prefix")), roles: [tenantID: role])
+        cache.store(principal, for: hash)
+        return principal
     }
 
     // MARK: Helpers
@@ -232,8 +266,22 @@ public struct IdentityStore: Sendable {
         try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
     }
 
-    /// A valid bcrypt hash of a random string, for timing-equalised failures.
-    static let dummyHash = Bcrypt.hash(Secrets.randomToken(), cost: 10)
+    /// A valid bcrypt hash of a random string at the cost new passwords get,
+    /// so an unknown email takes as long as a wrong password (issue 12: the
+    /// dummy was cost 10 against users' 12, 79 ms against 305 ms). Made once per cost.
+    static func dummyHash(cost: UInt8) -> String {
+        dummyHashes.withLock { hashes in
+            if let hash = hashes[cost] { return hash }
+            let hash = Bcrypt.hash(Secrets.randomToken(), cost: cost)
+            hashes[cost] = hash
+            return hash
+        }
+    }
+
+    private static let dummyHashes = Mutex<[UInt8: String]>([:])
+
+    /// What an unknown email's password is checked against (its cost is the policy's).
+    public var unknownUserHash: String { Self.dummyHash(cost: policy.bcryptCost) }
 }
 
 /// An API key as listed (never its secret or hash).

@@ -18,26 +18,43 @@ public struct LoginThrottle: Sendable {
         return keys
     }
 
-    /// Seconds until a login may be tried again, or nil when it may be tried now.
-    public func retryAfter(email: String, ip: String?) async throws -> Int? {
+    /// Counts this attempt against the email's and the address's limits
+    /// before the password is checked, in one atomic step: of many attempts
+    /// sent at once, only as many as the limit allows go on to the password
+    /// check (issue 12: 40 parallel attempts were all checked when the count
+    /// was read before bcrypt and written after). A successful login gives
+    /// its count back (``recordSuccess(email:ip:)``).
+    /// - Returns: seconds until a login may be tried again, or nil when this one may go on.
+    public func reserve(email: String, ip: String?) async throws -> Int? {
         let keys = keys(email: email, ip: ip)
-        let replies = try await redis.pipeline(keys.flatMap { [RedisCommand("GET", $0.key), RedisCommand("TTL", $0.key)] })
-        var wait: Int?
-        for (index, entry) in keys.enumerated() {
-            let count = replies[index * 2].int ?? 0
-            let ttl = replies[index * 2 + 1].int ?? 0
-            if count >= entry.limit { wait = max(wait ?? 0, max(ttl, 1)) }
-        }
+        let wait = try await redis.run(
+            Self.reserveScript, keys: keys.map(\.key), arguments: [String(window.components.seconds)] + keys.map { String($0.limit) }
+        ).int ?? 0
+        return wait > 0 ? wait : nil
+    }
+
+    /// KEYS: the counters. ARGV: window seconds, then each key's limit.
+    /// Returns 0 when every count is within its limit, else the longest wait in seconds.
+    static let reserveScript = RedisScript(
+        """
+        local wait = 0
+        for i, key in ipairs(KEYS) do
+          local count = redis.call('INCR', key)
+          if count == 1 then redis.call('EXPIRE', key, tonumber(ARGV[1])) end
+          if count > tonumber(ARGV[i + 1]) then
+            local ttl = redis.call('TTL', key)
+            if ttl < 1 then ttl = 1 end
+            if ttl > wait then wait = ttl end
+          end
+        end
         return wait
-    }
+        """)
 
-    public func recordFailure(email: String, ip: String?) async throws {
-        let seconds = Int(window.components.seconds)
-        _ = try await redis.pipeline(
-            keys(email: email, ip: ip).flatMap { [RedisCommand("INCR", $0.key), RedisCommand("EXPIRE", $0.key, seconds, "NX")] })
-    }
-
-    public func recordSuccess(email: String) async throws {
-        try await redis.command("DEL", keys(email: email, ip: nil)[0].key)
+    /// A successful login clears the email's failures and gives the address back the attempt it reserved.
+    public func recordSuccess(email: String, ip: String?) async throws {
+        let keys = keys(email: email, ip: ip)
+        var commands = [RedisCommand("DEL", keys[0].key)]
+        if keys.count > 1 { commands.append(RedisCommand("DECR", keys[1].key)) }
+        _ = try await redis.pipeline(commands)
     }
 }

@@ -22,6 +22,11 @@ public struct AppConfiguration: Sendable {
     public var port: Int
     /// `WORKER_HEALTH_PORT`: the worker's health and metrics port. Default 3002.
     public var workerHealthPort: Int
+    /// `API_HOST`: the address the API listens on. Default 0.0.0.0 (every interface, as in a
+    /// container); the dev stack and the tests use 127.0.0.1.
+    public var apiHost = "0.0.0.0"
+    /// `WORKER_HEALTH_HOST`: the address the worker's health and metrics server listens on. Default 0.0.0.0.
+    public var workerHealthHost = "0.0.0.0"
     /// `PUBLIC_BASE_URL`: how Twilio reaches the API (webhook URLs and signatures), without a trailing slash.
     public var publicBaseURL: String
     /// `TWILIO_ACCOUNT_SID`: `AC` followed by 32 hex digits.
@@ -114,6 +119,9 @@ public struct AppConfiguration: Sendable {
         let twilioTimeout = reader.optional("TWILIO_TIMEOUT_SECONDS", default: 15, parse: positiveInt(max: 120))
         let lease = reader.optional("SEND_LEASE_SECONDS", default: 60, parse: positiveInt(max: 3_600))
         let reconcileAfter = reader.optional("SEND_RECONCILE_AFTER_SECONDS", default: 120, parse: positiveInt(max: 86_400))
+        let apiHost = reader.optional("API_HOST", default: "0.0.0.0", hint: "an IP address or host name such as 127.0.0.1", parse: listenHost)
+        let workerHealthHost = reader.optional(
+            "WORKER_HEALTH_HOST", default: "0.0.0.0", hint: "an IP address or host name such as 127.0.0.1", parse: listenHost)
         let statusReconcileAfter = reader.optional("SEND_STATUS_RECONCILE_AFTER_SECONDS", default: 900, parse: positiveInt(max: 604_800))
         let shutdownTimeout = reader.optional("WORKER_SHUTDOWN_TIMEOUT_SECONDS", default: 30, parse: positiveInt(max: 3_600))
         let suppressAfter = reader.optional("SUPPRESS_AFTER_CARRIER_FAILURES", default: 3, parse: positiveInt(max: 100))
@@ -129,7 +137,7 @@ public struct AppConfiguration: Sendable {
 
         guard reader.problems.isEmpty, let databaseURL, let port, let workerHealthPort, let publicBaseURL, let sid,
             let token, let apiBase, let concurrency, let level, let format, let databasePoolSize, let redisPoolSize,
-            let migrations, let twilioTimeout, let lease, let reconcileAfter, let statusReconcileAfter, let shutdownTimeout, let suppressAfter,
+            let migrations, let twilioTimeout, let lease, let reconcileAfter, let statusReconcileAfter, let apiHost, let workerHealthHost, let shutdownTimeout, let suppressAfter,
             let perKey, let perIP, let cors, let webhookRetention, let auditRetention
         else {
             throw ConfigurationError(problems: reader.problems)
@@ -146,6 +154,8 @@ public struct AppConfiguration: Sendable {
         // Reconciling a send still waiting for Twilio's answer could send it twice.
         configuration.reconcileAfter = .seconds(max(reconcileAfter, twilioTimeout + 5))
         configuration.statusReconcileAfter = .seconds(statusReconcileAfter)
+        configuration.apiHost = apiHost
+        configuration.workerHealthHost = workerHealthHost
         configuration.shutdownTimeout = .seconds(shutdownTimeout)
         configuration.suppressAfterCarrierFailures = suppressAfter
         configuration.rateLimitPerKey = perKey
@@ -241,5 +251,13 @@ private func httpURL(_ text: String) -> String? {
 
 private func accountSID(_ text: String) -> String? {
     guard text.count == 34, text.hasPrefix("AC"), text.dropFirst(2).allSatisfy(\.isHexDigit) else { return nil }
+    return text
+}
+
+/// A listening address: an IPv4 or IPv6 literal or a host name, nothing else.
+func listenHost(_ text: String) -> String? {
+    guard (1...253).contains(text.count), text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) }) else {
+        return nil
+    }
     return text
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// What every executable does first: read the environment, or exit 78
 /// (EX_CONFIG) naming every bad variable; then bootstrap logging.
@@ -21,7 +22,10 @@ public enum ProcessStartup {
     /// report of an error thrown at top level.
     public static func run(_ program: String, logger: Logger, _ services: () async throws -> Void) async -> Never {
         do {
+            let start = ContinuousClock.now
             try await services()
+            // Reached after a signal's graceful shutdown: every service has drained.
+            logger.notice("stopped", metadata: ["program": "\(program)", "uptime": "\(ContinuousClock.now - start)"])
             exit(0)
         } catch {
             logger.critical("stopped by an error", metadata: ["error": "\(error)"])
@@ -29,4 +33,11 @@ public enum ProcessStartup {
             exit(1)
         }
     }
+}
+
+/// Sleeps for `duration`, or less when the process starts a graceful
+/// shutdown: a service loop that sleeps this way lets SIGTERM stop an idle
+/// process at once (issue 12: an idle API took 7-10 s, one sampler's sleep).
+public func sleepUnlessShuttingDown(for duration: Duration) async {
+    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
 }

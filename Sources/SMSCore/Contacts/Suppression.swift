@@ -70,18 +70,22 @@ public enum Suppression {
         return entry
     }
 
-    /// The person's START: lifts only what their own STOP (or the provider's
-    /// record of it) put there on the list; an operator's entry, an invalid number or a
-    /// carrier suppression stays.
-    public static func optIn(_ tx: JobTransaction, tenantID: String, phone: String, audit: AuditEntry) throws {
+    /// The person's START, received at `receivedAt`: lifts only what their own
+    /// STOP (or the provider's record of it) put on the list before then; an
+    /// operator's entry, an invalid number or a carrier suppression stays, and
+    /// so does an opt-out newer than this START (issue 12).
+    public static func optIn(_ tx: JobTransaction, tenantID: String, phone: String, receivedAt: Date, audit: AuditEntry) throws {
         let connection = tx.connection
         try connection.query(
-            "DELETE FROM do_not_contact WHERE tenant_id = $1::uuid AND phone_e164 = $2 AND reason = ANY($3::text[])",
-            tenantID, phone, Array(optOutReasons).sorted())
-        // The person asked for texts again: their contact is subscribed whatever marked it.
+            """
+            DELETE FROM do_not_contact WHERE tenant_id = $1::uuid AND phone_e164 = $2 AND reason = ANY($3::text[]) AND created_at <= $4
+            """, tenantID, phone, Array(optOutReasons).sorted(), receivedAt)
+        // The person asked for texts again: their contact is subscribed whatever marked it, unless that came later.
         try connection.query(
-            "UPDATE contacts SET opted_out_at = NULL, opted_out_source = NULL, updated_at = now() WHERE tenant_id = $1::uuid AND phone_e164 = $2",
-            tenantID, phone)
+            """
+            UPDATE contacts SET opted_out_at = NULL, opted_out_source = NULL, updated_at = now()
+            WHERE tenant_id = $1::uuid AND phone_e164 = $2 AND opted_out_at <= $3
+            """, tenantID, phone, receivedAt)
         var audit = audit
         audit.details["phone"] = Redact.phone(phone)
         try AuditLog.record(audit, on: connection)

@@ -235,9 +235,14 @@ public struct SendRecovery: Sendable {
             count += page.count
         }
         try await queue.restored(by: configuration.workerID)
-        logger.warning(
-            "Redis had lost the queue: pending jobs restored from PostgreSQL",
-            metadata: ["jobs": "\(count)", "ms": "\((ContinuousClock.now - started).milliseconds)"])
+        if count > 0 {
+            logger.warning(
+                "Redis had lost the queue: pending jobs restored from PostgreSQL",
+                metadata: ["jobs": "\(count)", "ms": "\((ContinuousClock.now - started).milliseconds)"])
+        } else {
+            // A new Redis (or one that had nothing pending): only the marker was missing.
+            logger.info("send queue marker set; nothing was pending")
+        }
         return count
     }
 

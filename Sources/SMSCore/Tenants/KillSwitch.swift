@@ -55,8 +55,9 @@ public struct KillSwitch: Sendable {
     /// more (issue 11, defect 7: a pause waited the full timeout for one).
     public static func heartbeatKey(_ workerID: String) -> String { "smscrm:{send}:worker:\(workerID)" }
 
-    /// How long a heartbeat lasts without renewal; workers renew it four times as often.
-    public static let heartbeatTTL: Duration = .seconds(2)
+    /// How long a heartbeat lasts without renewal; workers renew it six times as
+    /// often, so a live worker would have to stall for 2.5 s to be taken for dead.
+    public static let heartbeatTTL: Duration = .seconds(3)
 
     /// Marks the worker alive for ``heartbeatTTL``.
     public func heartbeat(workerID: String) async throws {

@@ -69,7 +69,10 @@ public struct TwilioWebhooks: Sendable {
         init(parameters: [String: String], idempotencyToken: String?, jobID: String?) {
             sid = parameters["MessageSid"] ?? parameters["SmsSid"]
             status = parameters["MessageStatus"] ?? parameters["SmsStatus"]
-            key = idempotencyToken.map { "token:\($0)" } ?? "status:\(sid ?? "-"):\(status ?? "-"):\(parameters["ErrorCode"] ?? "")"
+            // Keyed on what the signature covers, never on I-Twilio-Idempotency-Token, which
+            // it does not: a replay with a new token is the same event (issue 12).
+            _ = idempotencyToken
+            key = "status:\(sid ?? "-"):\(status ?? "-"):\(parameters["ErrorCode"] ?? "")"
             self.jobID = jobID.flatMap { UUID(uuidString: $0) != nil ? $0.lowercased() : nil }
         }
     }
@@ -126,7 +129,10 @@ public struct TwilioWebhooks: Sendable {
     /// Stores a verified inbound message, routed to the tenant owning `To`.
     public func receiveInbound(parameters: [String: String], idempotencyToken: String?) async throws -> WebhookReceipt {
         let sid = parameters["MessageSid"] ?? parameters["SmsMessageSid"] ?? parameters["SmsSid"]
-        let key = idempotencyToken.map { "token:\($0)" } ?? "inbound:\(sid ?? UUID().uuidString)"
+        // MessageSid is covered by the signature; the idempotency token is not, so a
+        // replayed START with a new token was a new event and re-subscribed someone
+        // who had opted out (issue 12). The token only tells apart sid-less events.
+        let key = sid.map { "inbound:\($0)" } ?? idempotencyToken.map { "token:\($0)" } ?? "inbound:\(UUID().uuidString)"
         let tenantID = try await postgres.query(
             "SELECT tenant_id::text FROM sending_numbers WHERE phone_e164 = $1", parameters["To"] ?? ""
         ).first?.decode(at: 0, as: String.self)
@@ -177,7 +183,8 @@ public struct TwilioWebhooks: Sendable {
             guard
                 let event = try connection.query(
                     """
-                    SELECT kind, tenant_id::text, send_job_id::text, payload::text, processed_at IS NOT NULL AS processed, outcome
+                    SELECT kind, tenant_id::text, send_job_id::text, payload::text, processed_at IS NOT NULL AS processed, outcome,
+                           received_at
                     FROM webhook_events WHERE id = $1 FOR UPDATE
                     """, eventID
                 ).first
@@ -195,7 +202,7 @@ public struct TwilioWebhooks: Sendable {
                 let settlement = try tx.settle(jobID: try event.decodeIfPresent("send_job_id"), report: TwilioClient.statusReport(parameters), policy: policy)
                 result = WebhookResult(outcome: settlement.outcome, reply: nil, finalStatus: settlement.finalStatus?.rawValue)
             } else {
-                result = try Self.applyInbound(tx, parameters: parameters, tenantID: tenantID)
+                result = try Self.applyInbound(tx, parameters: parameters, tenantID: tenantID, receivedAt: try event.decode("received_at"))
             }
             result.kind = kind
             try Self.markProcessed(connection, eventID: eventID, outcome: result.outcome)
@@ -244,7 +251,9 @@ public struct TwilioWebhooks: Sendable {
 
     // MARK: Inbound messages
 
-    static func applyInbound(_ tx: JobTransaction, parameters: [String: String], tenantID: String?) throws -> WebhookResult {
+    /// `receivedAt`: when the event was stored; a START applied late (by the
+    /// worker's duty) does not undo an opt-out recorded after it arrived.
+    static func applyInbound(_ tx: JobTransaction, parameters: [String: String], tenantID: String?, receivedAt: Date) throws -> WebhookResult {
         guard let tenantID else { return WebhookResult(outcome: "unroutable", reply: nil) }
         let connection = tx.connection
         let text = TwilioClient.inboundText(parameters)
@@ -274,7 +283,7 @@ public struct TwilioWebhooks: Sendable {
                     details: ["source": "inbound"]))
         case .optIn? where isPhone:
             try Suppression.optIn(
-                tx, tenantID: tenantID, phone: from,
+                tx, tenantID: tenantID, phone: from, receivedAt: receivedAt,
                 audit: AuditEntry(
                     tenantID: tenantID, actor: .system, action: "contact.opt_in", targetType: "contact", targetID: contactID,
                     details: ["source": "inbound"]))
