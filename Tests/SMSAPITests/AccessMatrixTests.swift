@@ -34,6 +34,8 @@ struct TenantRoute: Sendable, CustomTestStringConvertible {
         .init(method: .delete, path: "/tenants/{tenant}/api-keys/{key}", minimum: .admin, body: nil),
         .init(method: .get, path: "/tenants/{tenant}/audit", minimum: .viewer, body: nil),
         .init(method: .get, path: "/tenants/{tenant}/members", minimum: .admin, body: nil),
+        .init(method: .get, path: "/tenants/{tenant}/invitations", minimum: .admin, body: nil),
+        .init(method: .delete, path: "/tenants/{tenant}/invitations/{invitation}", minimum: .owner, body: nil),
         .init(method: .post, path: "/tenants/{tenant}/members", minimum: .owner, body: #"{"email": "someone@example.com", "role": "viewer"}"#),
         .init(method: .patch, path: "/tenants/{tenant}/members/{member}", minimum: .owner, body: #"{"role": "viewer"}"#),
         .init(method: .delete, path: "/tenants/{tenant}/members/{member}", minimum: .owner, body: nil),
@@ -125,8 +127,11 @@ struct ResourceIDs: Sendable {
             tenantID: tenant.id, csv: Array("phone\n0412000002\n".utf8), filename: "matrix.csv", contentType: "text/csv",
             options: .init(), createdBy: nil, audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "import.create"))
         let member = try await api.makeUser(role: .member, in: tenant)
+        let (invitation, _) = try await MemberStore(postgres: api.services.postgres).invite(
+            tenantID: tenant.id, email: "matrix-\(UUID().uuidString.prefix(6))@example.com", role: .viewer, invitedBy: nil,
+            audit: AuditEntry(tenantID: tenant.id, actor: .cli, action: "member.invite"))
         return ResourceIDs(byPlaceholder: ["member": member.id, "key": key, "contact": contact.id, "entry": entry.id, "campaign": campaign.id,
-            "list": list.id, "number": number.id, "import": importBatch.id,
+            "list": list.id, "number": number.id, "import": importBatch.id, "invitation": invitation.id,
         ])
     }
 }
