@@ -6,7 +6,8 @@
 #      then checks and unit-tests the Prometheus alert rules (scripts/check-alerts.sh; fails the run);
 #   2. starts PostgreSQL + Redis on free ports in a temporary directory, plus a second pair that
 #      only the tests which restart servers use (so restarts don't disturb tests running in parallel);
-#   3. swift build --build-tests, then swift test --skip-build "$@", then scripts/scan-logs.sh over
+#   3. swift build --build-tests, then swift test --skip-build "$@", then (on a whole run)
+#      scripts/schemathesis.sh against docs/openapi.yaml, then scripts/scan-logs.sh over
 #      every log the API/worker processes wrote (fails the run on a full phone number or secret);
 #   4. always stops every server and removes the temporary directory (failure, Ctrl-C, TERM too);
 #   5. exits with the tests' status and prints the wall time.
@@ -166,6 +167,13 @@ say "swift test --skip-build $*"
 status=0
 run_step swift test --skip-build "$@" || status=$?
 if ((status == 0)); then say "tests passed"; else say "tests FAILED (status $status)"; fi
+
+# Property-based testing against docs/openapi.yaml on a whole run (or SMSCRM_SCHEMATHESIS=1):
+# no server error, no response outside the spec (scripts/schemathesis.sh, about 3 minutes).
+if (($# == 0)) || [[ ${SMSCRM_SCHEMATHESIS:-} == 1 ]]; then
+  say "scripts/schemathesis.sh"
+  run_step "$ROOT/scripts/schemathesis.sh" || { say "schemathesis FAILED"; status=1; }
+fi
 
 # The log-scan test: nothing the API and worker processes logged during the run may contain a
 # full phone number or a secret (the tests' auth tokens, password and message bodies included).

@@ -67,7 +67,7 @@ struct AuditController {
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("tenants/:tenantId/audit") { request, context in
             let access = try context.tenantAccess(minimum: .viewer)
-            let page = try PageRequest(request)
+            let page = try PageRequest(request, ids: .integer)
             return PageBody(try await AuditLog.list(tenantID: access.tenantID, cursor: page.cursor, limit: page.limit, postgres: postgres))
         }
     }

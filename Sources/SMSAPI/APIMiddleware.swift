@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 import NIOHTTP1
@@ -12,6 +13,8 @@ import SMSCore
 /// puts `X-Request-Id` on every response, errors included.
 struct RequestIDAndErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    /// Tells a wrong method on a known path (405 with `Allow`) from an unknown path (404).
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -24,6 +27,14 @@ struct RequestIDAndErrorMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             response = Self.errorResponse(error, request: request, context: context)
+            if response.status == .notFound {
+                let allowed = routes.methods(for: request.uri.path)
+                if !allowed.isEmpty, !allowed.contains(request.method.rawValue) {
+                    response = APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed here")
+                        .response(requestID: context.requestID)
+                    response.headers[.allow] = allowed.sorted().joined(separator: ", ")
+                }
+            }
         }
         response.headers[.xRequestID] = context.requestID
         // One access line per request: the route template, never the raw path or query
@@ -103,4 +114,40 @@ struct RequestIDAndErrorMiddleware: RouterMiddleware {
 
 extension HTTPField.Name {
     static let xRequestID = HTTPField.Name("X-Request-Id")!
+}
+
+/// The router's routes as method and path template, filled once the routes
+/// are added (the middleware is built before them).
+final class RouteTable: Sendable {
+    private let routes = Mutex<[(method: String, segments: [Substring])]>([])
+
+    func load(_ list: [(HTTPRequest.Method, String)]) {
+        routes.withLock { $0 = list.map { ($0.0.rawValue, $0.1.split(separator: "/")) } }
+    }
+
+    /// The methods the routes that fit `path` best allow: a literal segment
+    /// beats a parameter, so `/dnc/bulk` is not also `/dnc/{entryId}`.
+    func methods(for path: String) -> Set<String> {
+        let parts = path.split(separator: "/")
+        return routes.withLock { routes in
+            var best = -1
+            var methods: Set<String> = []
+            for route in routes where route.segments.count == parts.count {
+                var literals = 0
+                var fits = true
+                for (template, part) in zip(route.segments, parts) {
+                    if template == part {
+                        literals += 1
+                    } else if !(template.hasPrefix("{") || template.hasPrefix(":")) {
+                        fits = false
+                        break
+                    }
+                }
+                guard fits, literals >= best else { continue }
+                if literals > best { (best, methods) = (literals, []) }
+                methods.insert(route.method)
+            }
+            return methods
+        }
+    }
 }

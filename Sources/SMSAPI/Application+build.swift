@@ -31,7 +31,8 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     let configuration = services.configuration
     router.add(middleware: ObservabilityMiddleware())
     router.add(middleware: SecurityHeadersMiddleware(publicBaseURL: configuration.publicBaseURL, allowedOrigins: configuration.corsAllowedOrigins))
-    router.add(middleware: RequestIDAndErrorMiddleware())
+    let routeTable = RouteTable()
+    router.add(middleware: RequestIDAndErrorMiddleware(routes: routeTable))
     router.add(
         middleware: AuthenticationMiddleware(
             identity: identity, publicBaseURL: configuration.publicBaseURL, allowedOrigins: configuration.corsAllowedOrigins))
@@ -89,5 +90,6 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         control: sendControl,
         deadLetters: DeadLetters(postgres: services.postgres, queue: queue)
     ).addRoutes(to: router)
+    routeTable.load(router.routes.map { ($0.method, $0.path.description) })
     return router
 }

@@ -45,7 +45,7 @@ struct ImportController {
     func show(_ request: Request, context: AppRequestContext) async throws -> ImportDetail {
         let access = try context.tenantAccess(minimum: .viewer)
         let id = try context.uuidParameter("importId", resource: "import")
-        let page = try PageRequest(request, defaultLimit: 100, maximum: 1000)
+        let page = try PageRequest(request, defaultLimit: 100, maximum: 1000, ids: .integer)
         guard let batch = try await imports.find(tenantID: access.tenantID, id: id) else { throw APIError.notFound("import") }
         let afterRow = page.cursor.flatMap { Int($0.id) }
         let rejections = try await imports.rejections(tenantID: access.tenantID, importID: id, afterRow: afterRow, limit: page.limit)

@@ -73,7 +73,11 @@ struct ListController {
         let id = try context.uuidParameter("listId", resource: "list")
         var request = request
         let body = try await request.decodeJSON(as: ListBody.self, context: context)
-        guard !body.presentFields.isEmpty else { throw APIError.badRequest("the body changes nothing") }
+        // An empty patch changes nothing and answers the list as it is (not audited).
+        guard !body.presentFields.isEmpty else {
+            guard let list = try await lists.find(tenantID: access.tenantID, id: id) else { throw APIError.notFound("list") }
+            return list
+        }
         let change = try body.validated()
         do {
             guard

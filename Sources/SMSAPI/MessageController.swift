@@ -121,10 +121,7 @@ struct MessageController {
         }
         filter.since = try Self.date(parameters.get("since"), field: "since")
         filter.until = try Self.date(parameters.get("until"), field: "until")
-        if let since = filter.since, let until = filter.until, until <= since {
-            throw APIError.badRequest("until must be after since", details: ["until"])
-        }
-        if let raw = parameters.get("phone") {
+        if let raw = parameters.get("phone"), !raw.isEmpty {
             guard let tenant = try await tenants.find(id: tenantID) else { throw APIError.notFound("tenant") }
             do {
                 filter.phone = try PhoneNumber.parse(raw, defaultCountry: tenant.defaultCountry).e164

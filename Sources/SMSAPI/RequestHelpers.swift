@@ -126,7 +126,10 @@ struct PageRequest {
     var limit: Int
     var cursor: PageCursor?
 
-    init(_ request: Request, defaultLimit: Int = 50, maximum: Int = 200) throws {
+    /// What a listing's rows are keyed by after their time: `uuid` for most, `integer` for the audit log and import rows.
+    enum IDKind { case uuid, integer }
+
+    init(_ request: Request, defaultLimit: Int = 50, maximum: Int = 200, ids: IDKind = .uuid) throws {
         let query = request.uri.queryParameters
         if let raw = query.get("limit") {
             guard let value = Int(raw), (1...maximum).contains(value) else {
@@ -136,8 +139,9 @@ struct PageRequest {
         } else {
             limit = defaultLimit
         }
-        if let raw = query.get("cursor") {
-            guard let cursor = PageCursor(token: raw) else {
+        // An empty cursor is the first page, as if it were left out.
+        if let raw = query.get("cursor"), !raw.isEmpty {
+            guard let cursor = PageCursor(token: raw), (ids == .uuid) == (UUID(uuidString: cursor.id) != nil) else {
                 throw APIError.badRequest("cursor is not one this API returned", details: ["cursor"])
             }
             self.cursor = cursor

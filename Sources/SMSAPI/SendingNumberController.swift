@@ -58,7 +58,11 @@ struct SendingNumberController {
         let id = try context.uuidParameter("numberId", resource: "sending number")
         var request = request
         let body = try await request.decodeJSON(as: SendingNumberBody.self, context: context)
-        guard !body.presentFields.isEmpty else { throw APIError.badRequest("the body changes nothing") }
+        // An empty patch changes nothing and answers the number as it is (not audited).
+        guard !body.presentFields.isEmpty else {
+            guard let number = try await numbers.find(tenantID: access.tenantID, id: id) else { throw APIError.notFound("sending number") }
+            return number
+        }
         let fields = try body.validated(defaultCountry: try await defaultCountry(access.tenantID))
         do {
             guard

@@ -38,7 +38,11 @@ struct TenantController {
         var request = request
         let patch = try await request.decodeJSON(as: TenantPatch.self, context: context)
         let change = try patch.validated()
-        guard !change.changedFields.isEmpty else { throw APIError.badRequest("the body changes nothing") }
+        // An empty patch changes nothing and answers the tenant as it is (not audited).
+        guard !change.changedFields.isEmpty else {
+            guard let tenant = try await tenants.find(id: access.tenantID) else { throw APIError.notFound("tenant") }
+            return tenant
+        }
         let audit = context.audit(
             tenantID: access.tenantID, action: "tenant.update", targetType: "tenant", targetID: access.tenantID,
             details: ["fields": change.changedFields.joined(separator: ",")])

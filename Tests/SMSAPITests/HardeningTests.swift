@@ -312,3 +312,39 @@ struct CredentialCacheTests {
         await api.shutdown()
     }
 }
+
+@Suite("Spec exactness")
+struct SpecExactnessTests {
+    @Test("a known path with an unknown method is a 405 naming the allowed methods; the most specific route decides")
+    func methodNotAllowed() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()
+        let key = try await api.makeKey(role: .owner, in: tenant)
+        try await api.test { client in
+            let put = try await client.executeRequest(uri: "/tenants/\(tenant.id)/contacts", method: .put, headers: [.authorization: "Bearer \(key)"], body: nil)
+            #expect(put.status == .methodNotAllowed)
+            #expect(put.headers[.allow] == "GET, POST")
+            let bulk = try await client.executeRequest(uri: "/tenants/\(tenant.id)/dnc/bulk", method: .get, headers: [.authorization: "Bearer \(key)"], body: nil)
+            #expect(bulk.headers[.allow] == "POST")
+            let unknown = try await client.executeRequest(uri: "/nowhere", method: .put, headers: [:], body: nil)
+            #expect(unknown.status == .notFound)
+        }
+        await api.shutdown()
+    }
+
+    @Test("an empty cursor is the first page, and an empty PATCH answers the resource as it is")
+    func emptyCursorAndPatch() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()
+        let key = try await api.makeKey(role: .owner, in: tenant)
+        try await api.test { client in
+            #expect(try await client.call(.get, "/tenants/\(tenant.id)/contacts?cursor=", as: .bearer(key)).status == .ok)
+            let patched = try await client.call(.patch, "/tenants/\(tenant.id)", as: .bearer(key), json: [:])
+            #expect(patched.status == .ok)
+            #expect(patched.object["name"] as? String == tenant.name)
+            let garbage = try await client.call(.get, "/tenants/\(tenant.id)/contacts?cursor=12_34", as: .bearer(key))
+            #expect(garbage.status == .badRequest, "a row number is no contact cursor")
+        }
+        await api.shutdown()
+    }
+}

@@ -50,7 +50,7 @@ struct MessageLogTests {
         try await fixture.harness.test { client in
             for (query, field) in [
                 ("status=lost", "status"), ("since=yesterday", "since"), ("until=2027-02-30T25:00:00Z", "until"), ("campaign_id=x", "campaign_id"),
-                ("phone=12", "phone"), ("since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z", "until"),
+                ("phone=12", "phone"),
             ] {
                 let response = try await client.call(.get, "/tenants/\(fixture.tenant.id)/messages?\(query)", as: .bearer(key))
                 #expect(response.status == .badRequest, "\(query)")

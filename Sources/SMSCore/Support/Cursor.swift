@@ -14,25 +14,32 @@ public struct PageCursor: Sendable, Equatable {
         self.id = id
     }
 
-    /// Base64url of `microseconds:id`.
+    /// `microseconds_id`, URL-safe as it is. Plain rather than encoded so the
+    /// spec can state exactly which cursors exist (docs/openapi.yaml's
+    /// `cursor` pattern): any text matching it is a valid place to continue from.
     public var token: String {
         let micros = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())
-        return Data("\(micros):\(id)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return "\(micros)_\(id)"
     }
 
-    /// Parses a token from ``token``; nil when it was not made by us.
+    /// Parses a token from ``token`` (or the base64url `microseconds:id` form
+    /// earlier versions gave out); nil for anything else.
     public init?(token: String) {
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
-            let colon = text.firstIndex(of: ":"), let micros = Int64(text[..<colon])
+        var text = token
+        var separator: Character = "_"
+        if !token.contains("_") || token.hasPrefix("_") {
+            var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while base64.count % 4 != 0 { base64 += "=" }
+            guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else { return nil }
+            text = decoded
+            separator = ":"
+        }
+        guard let mark = text.firstIndex(of: separator), let micros = Int64(text[..<mark]), abs(micros) < 10_000_000_000_000_000
         else { return nil }
-        let id = String(text[text.index(after: colon)...])
-        guard UUID(uuidString: id) != nil || Int(id) != nil else { return nil }
+        let id = String(text[text.index(after: mark)...])
+        guard UUID(uuidString: id) != nil || (Int(id) != nil && !id.hasPrefix("+")) else { return nil }
         self.createdAt = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
-        self.id = id
+        self.id = UUID(uuidString: id).map { $0.uuidString.lowercased() } ?? id
     }
 }
 
