@@ -2,7 +2,8 @@
 # Usage: scripts/test.sh [SWIFT TEST ARGS...]     e.g. scripts/test.sh --filter PostgresTests
 #
 # Runs the test suite against real, throwaway servers:
-#   1. installs missing Debian packages (scripts/lib.sh: ensure_packages, plus SMSCRM_TEST_PACKAGES),
+#   1. installs missing Debian packages (scripts/lib.sh: ensure_packages, plus SMSCRM_TEST_PACKAGES) and
+#      the admin UI's third-party assets (scripts/web-assets.sh),
 #      then checks and unit-tests the Prometheus alert rules (scripts/check-alerts.sh; fails the run);
 #   2. starts PostgreSQL + Redis on free ports in a temporary directory, plus a second pair that
 #      only the tests which restart servers use (so restarts don't disturb tests running in parallel);
@@ -20,6 +21,7 @@
 #   SMSCRM_TEST_POSTGRES_BIN                       /usr/lib/postgresql/15/bin
 #   SMSCRM_BIN_DIR                                 `swift build --show-bin-path` (the built executables)
 #   MIGRATIONS_DIR                                 <repo>/migrations
+#   WEB_DIR                                        <repo>/web (templates, and the assets scripts/web-assets.sh installs)
 #   SMSCRM_TEST_LOG_DIR                            where child processes' logs go (scanned afterwards)
 set -euo pipefail
 
@@ -122,6 +124,9 @@ EOF
 say "repository: $ROOT"
 ensure_packages "${SMSCRM_TEST_PACKAGES[@]}"
 
+say "scripts/web-assets.sh"
+"$ROOT/scripts/web-assets.sh" "$ROOT/web" || die "the admin UI's assets could not be installed (scripts/web-assets.sh)"
+
 say "scripts/check-alerts.sh"
 "$ROOT/scripts/check-alerts.sh" || die "the alert rules in infra/prometheus/ failed their checks (scripts/check-alerts.sh)"
 
@@ -149,6 +154,7 @@ export SMSCRM_TEST_RESTART_POSTGRES="$TMP/restart-postgres"
 export SMSCRM_TEST_RESTART_REDIS="$TMP/restart-redis"
 export SMSCRM_TEST_POSTGRES_BIN="$PG_BIN"
 export MIGRATIONS_DIR="$ROOT/migrations"
+export WEB_DIR="$ROOT/web"
 export SMSCRM_TEST_LOG_DIR="$TMP/process-logs"
 mkdir -p "$SMSCRM_TEST_LOG_DIR"
 say "DATABASE_URL=$DATABASE_URL"
