@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SMSCore
+import SMSWeb
 
 /// `POST /auth/login`, `POST /auth/logout`, `GET /me`.
 struct AuthController {
