@@ -7,7 +7,8 @@
 #      then checks and unit-tests the Prometheus alert rules (scripts/check-alerts.sh; fails the run);
 #   2. starts PostgreSQL + Redis on free ports in a temporary directory, plus a second pair that
 #      only the tests which restart servers use (so restarts don't disturb tests running in parallel);
-#   3. swift build --build-tests, then swift test --skip-build "$@", then scripts/scan-logs.sh over
+#   3. swift build --build-tests, then swift test --skip-build "$@", then the admin UI's browser tests
+#      (tests/ui/run.sh; on a whole run, or with SMSCRM_UI_TESTS=1), then scripts/scan-logs.sh over
 #      every log the API/worker processes wrote (fails the run on a full phone number or secret);
 #   4. always stops every server and removes the temporary directory (failure, Ctrl-C, TERM too);
 #   5. exits with the tests' status and prints the wall time.
@@ -172,6 +173,21 @@ say "swift test --skip-build $*"
 status=0
 run_step swift test --skip-build "$@" || status=$?
 if ((status == 0)); then say "tests passed"; else say "tests FAILED (status $status)"; fi
+
+# The admin UI in a real browser (Selenium + Debian's chromium) against a real smscrm-api: on a
+# whole run (no arguments), or when SMSCRM_UI_TESTS=1 asks for it beside a --filter.
+if (($# == 0)) || [[ ${SMSCRM_UI_TESTS:-} == 1 ]]; then
+  ui_started=$SECONDS
+  say "tests/ui/run.sh (browser tests)"
+  if run_step "$ROOT/tests/ui/run.sh"; then
+    say "browser tests passed in $((SECONDS - ui_started)) s"
+  else
+    say "browser tests FAILED"
+    status=1
+  fi
+else
+  say "browser tests skipped (a filtered run; SMSCRM_UI_TESTS=1 runs them too)"
+fi
 
 # The log-scan test: nothing the API and worker processes logged during the run may contain a
 # full phone number or a secret (the tests' auth tokens, password and message bodies included).
