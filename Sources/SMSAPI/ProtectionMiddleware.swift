@@ -52,7 +52,8 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
     }
 }
 
-/// Requests per minute per API key, and per IP for everything else, counted
+/// Requests per minute per API key, per user for session (cookie) traffic, and
+/// per IP for everything else, counted
 /// in Redis so every API replica shares the budget. Answers 429 with
 /// Retry-After once the window is used up, and carries `RateLimit-Limit`,
 /// `RateLimit-Remaining` and `RateLimit-Reset` on every limited route.
@@ -76,6 +77,9 @@ struct RateLimitMiddleware: RouterMiddleware {
         let limit: Int
         if let principal = context.principal, case .apiKey = principal.kind {
             (subject, limit) = ("key:\(principal.id)", perKey)
+        } else if let principal = context.principal, context.authenticatedByCookie {
+            // Per user, not per IP: an office behind one address must not lock itself out (issue 13).
+            (subject, limit) = ("user:\(principal.id)", perIP)
         } else {
             (subject, limit) = ("ip:\(context.remoteIP ?? "unknown")", perIP)
         }

@@ -63,8 +63,8 @@ public struct AppConfiguration: Sendable {
     public var suppressAfterCarrierFailures = 3
     /// `RATE_LIMIT_PER_MINUTE_KEY`: requests one API key may make per minute. Default 600; 0 turns it off.
     public var rateLimitPerKey = 600
-    /// `RATE_LIMIT_PER_MINUTE_IP`: requests per minute from one IP without an API key (sessions,
-    /// logins, anonymous). Default 300; 0 turns it off.
+    /// `RATE_LIMIT_PER_MINUTE_IP`: requests per minute from one IP without an API key or session
+    /// (logins, anonymous), and per logged-in user for session traffic. Default 300; 0 turns it off.
     public var rateLimitPerIP = 300
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.com`) allowed to call the
     /// API from a browser. Empty (the default): CORS is off.
