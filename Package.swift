@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // The admin UI's templates (escaping on by default for HTML).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         // Tests only: OpenAPISpecTests parses docs/openapi.yaml with a real YAML parser.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
@@ -87,10 +89,21 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The admin web UI (server-rendered pages and its assets), mounted by the API under /ui and /assets.
+        .target(
+            name: "SMSWeb",
+            dependencies: [
+                "SMSCore", "Postgres", "Redis",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .target(
             name: "SMSAPI",
             dependencies: [
-                "SMSCore", "Postgres", "Redis", "ConnectionPool", "Curl",
+                "SMSCore", "SMSWeb", "Postgres", "Redis", "ConnectionPool", "Curl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -117,7 +130,7 @@ let package = Package(
         ),
 
         // Executables: @main only.
-        .executableTarget(name: "smscrm-api", dependencies: ["SMSAPI"]),
+        .executableTarget(name: "smscrm-api", dependencies: ["SMSAPI", "SMSWeb"]),
         .executableTarget(name: "smscrm-worker", dependencies: ["SMSWorker"]),
         .executableTarget(
             name: "smscrm",
@@ -145,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "SMSAPITests",
             dependencies: [
-                "SMSAPI", "SMSCore", "TestSupport",
+                "SMSAPI", "SMSCore", "SMSWeb", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ]

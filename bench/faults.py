@@ -50,6 +50,8 @@ ENV = dict(
     DATABASE_URL=DATABASE_URL,
     REDIS_URL=REDIS_URL,
     MIGRATIONS_DIR=f"{ROOT}/migrations",
+    # The fault run exercises the API and the send path, not the admin UI: no web/vendor needed.
+    WEB_UI="off",
     PORT=str(API_PORT),
     PUBLIC_BASE_URL=API,
     TWILIO_ACCOUNT_SID="AC00000000000000000000000000000000",

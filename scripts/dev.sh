@@ -2,7 +2,8 @@
 # Usage: scripts/dev.sh [start|stop|status|restart]      (default: start)
 #
 # start    installs missing Debian packages, runs PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379)
-#          as our own processes under .data/, creates database smscrm, writes .data/dev.env, builds,
+#          as our own processes under .data/, creates database smscrm, writes .data/dev.env, installs the
+#          admin UI's assets (scripts/web-assets.sh), builds,
 #          migrates, starts twilio-sandbox, smscrm-api and smscrm-worker in the background
 #          (logs .data/logs/NAME.log, pids .data/pids/NAME.pid) and waits for the API's /ready.
 #          Running it again is harmless: what runs keeps running; a Swift process whose binary was
@@ -34,7 +35,7 @@ PROCESSES=(twilio-sandbox smscrm-api smscrm-worker) # start order; stopped in re
 # The variables every process reads (see .env.example).
 CONFIG_VARS=(DATABASE_URL REDIS_URL PORT WORKER_HEALTH_PORT API_HOST WORKER_HEALTH_HOST SANDBOX_PORT PUBLIC_BASE_URL
   TWILIO_ACCOUNT_SID TWILIO_AUTH_TOKEN TWILIO_API_BASE WORKER_CONCURRENCY LOG_LEVEL LOG_FORMAT
-  DATABASE_POOL_SIZE REDIS_POOL_SIZE MIGRATIONS_DIR)
+  DATABASE_POOL_SIZE REDIS_POOL_SIZE MIGRATIONS_DIR WEB_DIR)
 
 load_config() {
   if [[ -f $ROOT/.env ]]; then
@@ -56,6 +57,7 @@ load_config() {
   : "${WORKER_CONCURRENCY:=4}" "${LOG_LEVEL:=info}" "${LOG_FORMAT:=text}"
   : "${DATABASE_POOL_SIZE:=10}" "${REDIS_POOL_SIZE:=10}"
   : "${MIGRATIONS_DIR:=$ROOT/migrations}"
+  : "${WEB_DIR:=$ROOT/web}"
   local var
   for var in "${CONFIG_VARS[@]}"; do export "${var?}"; done
   for var in DEV_PG_PORT DEV_REDIS_PORT PORT WORKER_HEALTH_PORT SANDBOX_PORT; do
@@ -189,6 +191,7 @@ cmd_start() {
   load_config
   start_servers
   write_env_file
+  "$ROOT/scripts/web-assets.sh" "$WEB_DIR"
 
   local build=${SMSCRM_BUILD:-debug}
   [[ $build == debug || $build == release ]] || die "SMSCRM_BUILD must be debug or release, got '$build'"
@@ -207,6 +210,7 @@ cmd_start() {
   cat <<EOF
 
 smscrm dev stack is up.
+  admin UI         http://127.0.0.1:$PORT/ui     (log in with a user made by: smscrm user create …)
   API              http://127.0.0.1:$PORT        (/health, /ready)
   worker health    http://127.0.0.1:$WORKER_HEALTH_PORT/health
   Twilio sandbox   http://127.0.0.1:$SANDBOX_PORT

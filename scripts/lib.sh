@@ -27,6 +27,7 @@ SMSCRM_PACKAGES=(
 # shellcheck disable=SC2034 # used by scripts/test.sh
 SMSCRM_TEST_PACKAGES=(
   prometheus                                             # promtool, for scripts/check-alerts.sh
+  chromium chromium-driver python3-venv                  # the admin UI's browser tests (tests/ui/run.sh)
 )
 
 say() { printf '[%s] %s\n' "${SMSCRM_LOG_TAG:-smscrm}" "$*" >&2; }

@@ -29,7 +29,7 @@ DB=schemathesis_$$
 URL="${DATABASE_URL%/*}/$DB"
 export DATABASE_URL=$URL PORT API_HOST=127.0.0.1 PUBLIC_BASE_URL="http://127.0.0.1:$PORT" MIGRATIONS_DIR="$ROOT/migrations"
 export TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000 TWILIO_AUTH_TOKEN=schemathesis TWILIO_API_BASE=http://127.0.0.1:1
-export RATE_LIMIT_PER_MINUTE_KEY=0 RATE_LIMIT_PER_MINUTE_IP=0 LOG_FORMAT=json
+export RATE_LIMIT_PER_MINUTE_KEY=0 RATE_LIMIT_PER_MINUTE_IP=0 LOG_FORMAT=json WEB_UI=off
 "$BIN/smscrm" migrate >/dev/null
 tenant=$("$BIN/smscrm" tenant create --name schemathesis --timezone UTC --country AU --quiet)
 key=$("$BIN/smscrm" apikey create --tenant "$tenant" --name schemathesis --role owner --quiet)

@@ -2,12 +2,14 @@
 # Usage: scripts/test.sh [SWIFT TEST ARGS...]     e.g. scripts/test.sh --filter PostgresTests
 #
 # Runs the test suite against real, throwaway servers:
-#   1. installs missing Debian packages (scripts/lib.sh: ensure_packages, plus SMSCRM_TEST_PACKAGES),
+#   1. installs missing Debian packages (scripts/lib.sh: ensure_packages, plus SMSCRM_TEST_PACKAGES) and
+#      the admin UI's third-party assets (scripts/web-assets.sh),
 #      then checks and unit-tests the Prometheus alert rules (scripts/check-alerts.sh; fails the run);
 #   2. starts PostgreSQL + Redis on free ports in a temporary directory, plus a second pair that
 #      only the tests which restart servers use (so restarts don't disturb tests running in parallel);
-#   3. swift build --build-tests, then swift test --skip-build "$@", then (on a whole run)
-#      scripts/schemathesis.sh against docs/openapi.yaml, then scripts/scan-logs.sh over
+#   3. swift build --build-tests, then swift test --skip-build "$@", then (on a whole run) the admin
+#      UI's browser tests (tests/ui/run.sh; also with SMSCRM_UI_TESTS=1) and scripts/schemathesis.sh
+#      against docs/openapi.yaml (also with SMSCRM_SCHEMATHESIS=1), then scripts/scan-logs.sh over
 #      every log the API/worker processes wrote (fails the run on a full phone number or secret);
 #   4. always stops every server and removes the temporary directory (failure, Ctrl-C, TERM too);
 #   5. exits with the tests' status and prints the wall time.
@@ -21,6 +23,7 @@
 #   SMSCRM_TEST_POSTGRES_BIN                       /usr/lib/postgresql/15/bin
 #   SMSCRM_BIN_DIR                                 `swift build --show-bin-path` (the built executables)
 #   MIGRATIONS_DIR                                 <repo>/migrations
+#   WEB_DIR                                        <repo>/web (templates, and the assets scripts/web-assets.sh installs)
 #   SMSCRM_TEST_LOG_DIR                            where child processes' logs go (scanned afterwards)
 set -euo pipefail
 
@@ -123,6 +126,9 @@ EOF
 say "repository: $ROOT"
 ensure_packages "${SMSCRM_TEST_PACKAGES[@]}"
 
+say "scripts/web-assets.sh"
+"$ROOT/scripts/web-assets.sh" "$ROOT/web" || die "the admin UI's assets could not be installed (scripts/web-assets.sh)"
+
 say "scripts/check-alerts.sh"
 "$ROOT/scripts/check-alerts.sh" || die "the alert rules in infra/prometheus/ failed their checks (scripts/check-alerts.sh)"
 
@@ -150,6 +156,7 @@ export SMSCRM_TEST_RESTART_POSTGRES="$TMP/restart-postgres"
 export SMSCRM_TEST_RESTART_REDIS="$TMP/restart-redis"
 export SMSCRM_TEST_POSTGRES_BIN="$PG_BIN"
 export MIGRATIONS_DIR="$ROOT/migrations"
+export WEB_DIR="$ROOT/web"
 export SMSCRM_TEST_LOG_DIR="$TMP/process-logs"
 mkdir -p "$SMSCRM_TEST_LOG_DIR"
 say "DATABASE_URL=$DATABASE_URL"
@@ -167,6 +174,21 @@ say "swift test --skip-build $*"
 status=0
 run_step swift test --skip-build "$@" || status=$?
 if ((status == 0)); then say "tests passed"; else say "tests FAILED (status $status)"; fi
+
+# The admin UI in a real browser (Selenium + Debian's chromium) against a real smscrm-api: on a
+# whole run (no arguments), or when SMSCRM_UI_TESTS=1 asks for it beside a --filter.
+if (($# == 0)) || [[ ${SMSCRM_UI_TESTS:-} == 1 ]]; then
+  ui_started=$SECONDS
+  say "tests/ui/run.sh (browser tests)"
+  if run_step "$ROOT/tests/ui/run.sh"; then
+    say "browser tests passed in $((SECONDS - ui_started)) s"
+  else
+    say "browser tests FAILED"
+    status=1
+  fi
+else
+  say "browser tests skipped (a filtered run; SMSCRM_UI_TESTS=1 runs them too)"
+fi
 
 # Property-based testing against docs/openapi.yaml on a whole run (or SMSCRM_SCHEMATHESIS=1):
 # no server error, no response outside the spec (scripts/schemathesis.sh, about 3 minutes).

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import SMSCore
+import SMSWeb
 
 /// Per-request state: the request id, the caller's address and who they are.
 public struct AppRequestContext: RequestContext {
@@ -29,6 +30,9 @@ public struct AppRequestContext: RequestContext {
     public var responseEncoder: JSONEncoder { APIJSON.encoder }
     public var requestDecoder: JSONDecoder { APIJSON.decoder }
 }
+
+/// The UI reads the same request id, principal and session flag the API's middleware sets.
+extension AppRequestContext: WebRequestContext {}
 
 /// The API's JSON conventions: snake_case keys, ISO 8601 dates.
 enum APIJSON {

@@ -3,11 +3,13 @@ import Foundation
 import Hummingbird
 import Logging
 import SMSCore
+import SMSWeb
 
 /// Builds the API application: routes plus the services it must keep running
 /// (the PostgreSQL and Redis pools), shut down after the HTTP server on SIGTERM.
-public func buildApplication(services: AppServices) -> some ApplicationProtocol {
-    let router = buildRouter(services: services)
+/// `web`: the admin UI's files (``WebFiles/load(directory:)``), or nil to serve the API alone.
+public func buildApplication(services: AppServices, web: WebFiles? = nil) -> some ApplicationProtocol {
+    let router = buildRouter(services: services, web: web)
     return Application(
         router: router,
         configuration: .init(address: .hostname(services.configuration.apiHost, port: services.configuration.port), serverName: "smscrm-api"),
@@ -20,8 +22,8 @@ public func buildApplication(services: AppServices) -> some ApplicationProtocol 
         logger: services.logger)
 }
 
-/// The API's routes; tests build it too.
-public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
+/// The API's routes, and the admin UI's under `/ui`, `/assets` and `/` when `web` is given; tests build it too.
+public func buildRouter(services: AppServices, web: WebFiles? = nil) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     let identity = IdentityStore(postgres: services.postgres, policy: services.sessionPolicy)
     let tenants = TenantStore(postgres: services.postgres)
@@ -90,6 +92,7 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         control: sendControl,
         deadLetters: DeadLetters(postgres: services.postgres, queue: queue)
     ).addRoutes(to: router)
+    if let web { WebUI(files: web, services: services, sendControl: sendControl).addRoutes(to: router) }
     routeTable.load(router.routes.map { ($0.method, $0.path.description) })
     return router
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SMSCore
+import SMSWeb
 
 /// `POST /auth/login`, `POST /auth/logout`, `GET /me`.
 struct AuthController {
@@ -41,21 +42,20 @@ struct AuthController {
     func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
-        if let wait = try await throttle.reserve(email: body.email, ip: context.remoteIP) {
+        let user: User
+        let token: String
+        switch try await throttle.login(
+            identity: identity, email: body.email, password: body.password, ip: context.remoteIP, userAgent: request.headers[.userAgent])
+        {
+        case .throttled(let wait):
             throw APIError(
                 .tooManyRequests, code: "too_many_attempts", message: "too many failed logins; try again in \(wait) s",
                 headers: [.retryAfter: String(wait)])
-        }
-        let user: User
-        let token: String
-        do {
-            (user, token) = try await identity.login(
-                email: body.email, password: body.password, ip: context.remoteIP, userAgent: request.headers[.userAgent])
-        } catch AuthenticationError.invalidCredentials {
-            // The attempt was counted before the check.
+        case .invalidCredentials:
             throw APIError(.unauthorized, code: "invalid_credentials", message: "wrong email or password")
+        case .loggedIn(let loggedIn, let issued):
+            (user, token) = (loggedIn, issued)
         }
-        try await throttle.recordSuccess(email: body.email, ip: context.remoteIP)
         let memberships = try await identity.memberships(userID: user.id)
         let me = MeResponse(
             user: user, apiKey: nil, tenants: memberships.map { TenantRole(id: $0.tenantId, name: $0.tenantName, role: $0.role) })

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SMSCore
+import SMSWeb
 
 /// Resolves the session cookie or `Authorization: Bearer` key into a principal.
 ///
@@ -64,29 +65,5 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard !host.contains(":") || host.hasPrefix("[") else { return nil }
         let port = components.port.flatMap { (scheme == "http" && $0 == 80) || (scheme == "https" && $0 == 443) ? nil : $0 }
         return "\(scheme)://\(host)" + (port.map { ":\($0)" } ?? "")
-    }
-}
-
-/// The `session_id` cookie.
-enum SessionCookie {
-    static let name = "session_id"
-
-    static func value(in headers: HTTPFields) -> String? {
-        for header in headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if parts.count == 2, parts[0] == name, !parts[1].isEmpty { return parts[1] }
-            }
-        }
-        return nil
-    }
-
-    /// HttpOnly and SameSite=Lax always; Secure when the site is served over https.
-    static func set(_ token: String, maxAge: Duration, secure: Bool) -> String {
-        "\(name)=\(token); Path=/; Max-Age=\(maxAge.components.seconds); HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "")
-    }
-
-    static func clear(secure: Bool) -> String {
-        "\(name)=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "")
     }
 }

@@ -9,7 +9,8 @@ import SMSCore
 ///
 /// HSTS only when the public URL is https (a browser ignores it over http,
 /// and sending it on a dev stack would pin localhost). The API serves no HTML,
-/// so the CSP forbids everything, framing included.
+/// so the CSP forbids everything, framing included. The admin UI (SMSWeb) sets its
+/// own CSP and `Referrer-Policy: same-origin` on its responses; they are kept.
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let https: Bool
@@ -43,18 +44,21 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         if !allowedOrigins.isEmpty { response.headers[.vary] = "Origin" }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
-        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+        if response.headers[referrerPolicy] == nil { response.headers[referrerPolicy] = "no-referrer" }
+        if response.headers[.contentSecurityPolicy] == nil { response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'" }
         if https { response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains" }
         return response
     }
 }
 
-/// Requests per minute per API key, and per IP for everything else, counted
+/// Requests per minute per API key, per user for session (cookie) traffic, and
+/// per IP for everything else, counted
 /// in Redis so every API replica shares the budget. Answers 429 with
 /// Retry-After once the window is used up, and carries `RateLimit-Limit`,
 /// `RateLimit-Remaining` and `RateLimit-Reset` on every limited route.
-/// Health, readiness, metrics and Twilio's signed webhooks are never limited.
+/// Health, readiness, metrics, Twilio's signed webhooks and the UI's static
+/// files (`/assets/`, one page load fetches several) are never limited.
 /// If Redis does not answer, requests go through (the limit protects the
 /// service; it must not take it down).
 struct RateLimitMiddleware: RouterMiddleware {
@@ -69,7 +73,7 @@ struct RateLimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Routes that take no credential ignore a wrong one.
         let path = request.uri.path
-        if Self.exempt.contains(path) || path.hasPrefix("/webhooks/") { return try await next(request, context) }
+        if Self.exempt.contains(path) || path.hasPrefix("/webhooks/") || path.hasPrefix("/assets/") { return try await next(request, context) }
         return try await limit(request, context: context) { request, context in
             // A wrong bearer key is refused after it has been counted against its address.
             if let rejected = context.rejectedCredential { throw rejected }
@@ -84,6 +88,9 @@ struct RateLimitMiddleware: RouterMiddleware {
         let limit: Int
         if let principal = context.principal, case .apiKey = principal.kind {
             (subject, limit) = ("key:\(principal.id)", perKey)
+        } else if let principal = context.principal, context.authenticatedByCookie {
+            // Per user, not per IP: an office behind one address must not lock itself out (issue 13).
+            (subject, limit) = ("user:\(principal.id)", perIP)
         } else {
             (subject, limit) = ("ip:\(context.remoteIP ?? "unknown")", perIP)
         }

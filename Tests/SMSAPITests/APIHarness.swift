@@ -8,6 +8,7 @@ import Postgres
 import Redis
 import SMSAPI
 import SMSCore
+import SMSWeb
 import TestSupport
 
 /// One API under test on its own migrated database, with helpers to make
@@ -47,6 +48,17 @@ struct APIHarness {
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let app = Application(router: buildRouter(services: services), logger: services.logger)
         try await app.test(.router, body)
+    }
+
+    /// Runs `body` against the router with the admin UI mounted.
+    func testWithUI(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: buildRouter(services: services, web: try await Self.webFiles()), logger: services.logger)
+        try await app.test(.router, body)
+    }
+
+    /// The UI's files from WEB_DIR (scripts/test.sh exports it), else the repository's web/.
+    static func webFiles() async throws -> WebFiles {
+        try await WebFiles.load(directory: ProcessInfo.processInfo.environment["WEB_DIR"] ?? TestEnvironment.packageRoot + "/web")
     }
 
     func makeTenant(_ name: String = "Tenant \(UUID().uuidString.prefix(6))") async throws -> Tenant {

@@ -58,6 +58,27 @@ struct ProtectionTests {
         await harness.shutdown()
     }
 
+    @Test("session traffic is limited per user, not per IP: one user's 429 leaves another user at the same address alone")
+    func perUserLimitForSessions() async throws {
+        let harness = try await APIHarness.make(environment: ["RATE_LIMIT_PER_MINUTE_IP": "2"])
+        let tenant = try await harness.makeTenant()
+        var cookies: [String] = []
+        for _ in 0..<2 {
+            let user = try await harness.makeUser(role: .viewer, in: tenant)
+            let (_, token) = try await harness.identity.login(email: user.email, password: APIHarness.password, ip: nil, userAgent: nil)
+            cookies.append("session_id=\(token)")
+        }
+        try await harness.test { [cookies] client in
+            var first: [Int] = []
+            for _ in 0..<3 { first.append(try await client.call(.get, "/me", as: .cookie(cookies[0])).status.code) }
+            let second = try await client.call(.get, "/me", as: .cookie(cookies[1]))
+
+            #expect(first == [200, 200, 429], "\(first)")
+            #expect(second.status == .ok)
+        }
+        await harness.shutdown()
+    }
+
     @Test("every response carries the security headers; HSTS only over https; CORS only for listed origins")
     func securityHeaders() async throws {
         let plain = try await APIHarness.make()

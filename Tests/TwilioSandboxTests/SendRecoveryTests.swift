@@ -255,6 +255,16 @@ struct SendRecoveryTests {
         let tenant = UUID().uuidString
         let worker = "test-\(UUID().uuidString)"
         try await killSwitch.heartbeat(workerID: worker)
+        // A live worker renews its heartbeat (WorkerHeartbeat, six times per TTL). A single beat
+        // expired mid-test on a loaded 2-core machine (load ≈ 8: 3.9 s between it and the drain's
+        // first read), and the drain rightly counted the send as abandoned.
+        let beating = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                try? await killSwitch.heartbeat(workerID: worker)
+            }
+        }
+        defer { beating.cancel() }
         let flight = KillSwitch.Flight(tenantID: tenant, campaignID: UUID().uuidString, jobID: UUID().uuidString, workerID: worker)
 
         #expect(try await killSwitch.beginSend(flight, staleAfter: .seconds(30)))
@@ -262,14 +272,6 @@ struct SendRecoveryTests {
         let other = KillSwitch.Flight(tenantID: tenant, campaignID: flight.campaignID, jobID: UUID().uuidString, workerID: worker)
         #expect(try await !killSwitch.beginSend(other, staleAfter: .seconds(30)), "the flag stops new sends")
 
-        // The worker stays alive throughout, however slow the machine.
-        let beating = Task {
-            while !Task.isCancelled {
-                try? await killSwitch.heartbeat(workerID: worker)
-                try? await Task.sleep(for: .milliseconds(200))
-            }
-        }
-        defer { beating.cancel() }
         let started = ContinuousClock.now
         async let drained = killSwitch.waitForInFlight(tenantID: tenant, campaignID: nil, timeout: .seconds(10))
         try await Task.sleep(for: .milliseconds(300))
@@ -284,6 +286,7 @@ struct SendRecoveryTests {
         #expect(try await killSwitch.waitForInFlight(tenantID: nil, campaignID: nil, timeout: .milliseconds(50)).stillInFlight >= 1)
         try await killSwitch.endSend(elsewhere)
         try await killSwitch.setTenant(tenant, paused: false)
+        beating.cancel()
         await redis.shutdown()
     }
 

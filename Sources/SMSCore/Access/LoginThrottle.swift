@@ -57,4 +57,25 @@ public struct LoginThrottle: Sendable {
         if keys.count > 1 { commands.append(RedisCommand("DECR", keys[1].key)) }
         _ = try await redis.pipeline(commands)
     }
+
+    /// What a throttled login came to.
+    public enum Outcome: Sendable {
+        case throttled(retryAfter: Int)
+        case invalidCredentials
+        case loggedIn(User, token: String)
+    }
+
+    /// The one login sequence the API and the UI share: reserve the attempt,
+    /// check the password, and give the reservation back on success.
+    public func login(identity: IdentityStore, email: String, password: String, ip: String?, userAgent: String?) async throws -> Outcome {
+        if let wait = try await reserve(email: email, ip: ip) { return .throttled(retryAfter: wait) }
+        do {
+            let (user, token) = try await identity.login(email: email, password: password, ip: ip, userAgent: userAgent)
+            try await recordSuccess(email: email, ip: ip)
+            return .loggedIn(user, token: token)
+        } catch AuthenticationError.invalidCredentials {
+            // The attempt was counted before the check.
+            return .invalidCredentials
+        }
+    }
 }

@@ -47,6 +47,10 @@ public struct AppConfiguration: Sendable {
     public var redisPoolSize: Int
     /// `MIGRATIONS_DIR`: where `smscrm migrate` finds its files. Default ./migrations.
     public var migrationsDirectory: String
+    /// `WEB_DIR`: the admin UI's templates, own files and locked third-party assets. Default ./web.
+    public var webDirectory = "./web"
+    /// `WEB_UI`: serve the admin UI under /ui (`on`, the default) or not (`off`).
+    public var webUIEnabled = true
     /// `TWILIO_TIMEOUT_SECONDS`: a send with no answer by then is `unknown`. Default 15.
     public var twilioTimeout: Duration = .seconds(15)
     /// `SEND_LEASE_SECONDS`: how long a consumer may hold a popped job before the reaper hands it out again. Default 60.
@@ -64,8 +68,8 @@ public struct AppConfiguration: Sendable {
     public var suppressAfterCarrierFailures = 3
     /// `RATE_LIMIT_PER_MINUTE_KEY`: requests one API key may make per minute. Default 600; 0 turns it off.
     public var rateLimitPerKey = 600
-    /// `RATE_LIMIT_PER_MINUTE_IP`: requests per minute from one IP without an API key (sessions,
-    /// logins, anonymous). Default 300; 0 turns it off.
+    /// `RATE_LIMIT_PER_MINUTE_IP`: requests per minute from one IP without an API key or session
+    /// (logins, anonymous), and per logged-in user for session traffic. Default 300; 0 turns it off.
     public var rateLimitPerIP = 300
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.com`) allowed to call the
     /// API from a browser. Empty (the default): CORS is off.
@@ -116,6 +120,14 @@ public struct AppConfiguration: Sendable {
             "DATABASE_POOL_SIZE", default: 10, hint: "a whole number from 2 to 1000: a campaign launch holds two connections",
             parse: wholeNumber(in: 2...1000))
         let migrations = reader.optional("MIGRATIONS_DIR", default: "./migrations") { $0.isEmpty ? nil : $0 }
+        let webDirectory = reader.optional("WEB_DIR", default: "./web") { $0.isEmpty ? nil : $0 }
+        let webUI = reader.optional("WEB_UI", default: true, hint: "on or off") { value -> Bool? in
+            switch value.lowercased() {
+            case "on", "true", "1", "yes": true
+            case "off", "false", "0", "no": false
+            default: nil
+            }
+        }
         let twilioTimeout = reader.optional("TWILIO_TIMEOUT_SECONDS", default: 15, parse: positiveInt(max: 120))
         let lease = reader.optional("SEND_LEASE_SECONDS", default: 60, parse: positiveInt(max: 3_600))
         let reconcileAfter = reader.optional("SEND_RECONCILE_AFTER_SECONDS", default: 120, parse: positiveInt(max: 86_400))
@@ -138,7 +150,7 @@ public struct AppConfiguration: Sendable {
         guard reader.problems.isEmpty, let databaseURL, let port, let workerHealthPort, let publicBaseURL, let sid,
             let token, let apiBase, let concurrency, let level, let format, let databasePoolSize, let redisPoolSize,
             let migrations, let twilioTimeout, let lease, let reconcileAfter, let statusReconcileAfter, let apiHost, let workerHealthHost, let shutdownTimeout, let suppressAfter,
-            let perKey, let perIP, let cors, let webhookRetention, let auditRetention
+            let perKey, let perIP, let cors, let webhookRetention, let auditRetention, let webDirectory, let webUI
         else {
             throw ConfigurationError(problems: reader.problems)
         }
@@ -163,6 +175,8 @@ public struct AppConfiguration: Sendable {
         configuration.corsAllowedOrigins = cors
         configuration.webhookRetentionDays = webhookRetention
         configuration.auditRetentionDays = auditRetention
+        configuration.webDirectory = webDirectory
+        configuration.webUIEnabled = webUI
         return configuration
     }
 }
