@@ -140,7 +140,7 @@ struct ContactBody: Decodable {
             do {
                 fields.phone = try PhoneNumber.parse(phone, defaultCountry: defaultCountry).e164
             } catch {
-                throw APIError.invalid("phone", "\(error)")
+                throw APIError.invalid("phone", error.message(for: phone))
             }
         }
         fields.firstName = try Self.text(firstName, field: "first_name", max: 100)

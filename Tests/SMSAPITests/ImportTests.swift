@@ -124,11 +124,11 @@ struct ImportTests {
             let refused = rejections(detail)
             #expect(refused.map(\.row) == [3, 4, 5, 7, 9, 11])
             #expect(refused.map(\.kind) == ["rejected", "rejected", "rejected", "flagged", "rejected", "rejected"])
-            #expect(refused[0].reason == "invalid phone: too short for AU")
+            #expect(refused[0].reason == "phone is not a valid number in Australia")
             #expect(refused[1].reason == "invalid timezone \"Mars/Olympus\": use an IANA name such as Australia/Sydney")
             #expect(refused[2].reason == "invalid email address")
             #expect(refused[3].reason == "on the do-not-contact list: imported, but it will not be texted")
-            #expect(refused[4].reason == "invalid phone: contains letters or symbols that are not part of a phone number")
+            #expect(refused[4].reason == "phone contains letters or symbols that are not part of a phone number")
             #expect(refused[5].reason == "the row has 9 fields but the header has 7; quote fields that contain commas")
             #expect((detail["rejections"] as? [[String: Any]])?.first?["raw"] as? String == "0412 345,Bad,Phone,,,,")
         }

@@ -88,7 +88,7 @@ struct ImportRowReader {
         do {
             phone = try PhoneNumber.parse(reader.string(rawPhone), defaultCountry: map.defaultCountry).e164
         } catch {
-            return .rejected("invalid phone: \(error)")
+            return .rejected("phone \(error.reason)")
         }
 
         let firstName = field(firstNameColumn)
