@@ -151,7 +151,7 @@ struct ContactBody: Decodable {
         }
         if case .some(.some(let zone)) = timezone {
             guard let valid = RecipientTimeZone.validatedIdentifier(zone) else {
-                throw APIError.invalid("timezone", "\"\(zone)\" is not an IANA time zone such as Australia/Sydney")
+                throw APIError.invalid("timezone", "\"\(zone)\" is not an IANA time zone: \(RecipientTimeZone.hint(for: zone))")
             }
             fields.timezone = .some(valid)
         } else {

@@ -145,7 +145,7 @@ struct TenantPatch: Decodable {
         }
         if let timezone {
             guard let zone = RecipientTimeZone.validatedIdentifier(timezone) else {
-                throw APIError.invalid("timezone", "\"\(timezone)\" is not an IANA time zone such as Australia/Sydney")
+                throw APIError.invalid("timezone", "\"\(timezone)\" is not an IANA time zone: \(RecipientTimeZone.hint(for: timezone))")
             }
             change.timezone = zone
         }

@@ -101,7 +101,8 @@ struct RecipientTimeZoneTests {
 
         for zone in zones {
             #expect(TimeZone(identifier: zone) != nil, "\(zone) is not in tzdata")
-            #expect(RecipientTimeZone.validatedIdentifier(zone) == zone, "\(zone) is not a region zone")
+            // Some are links (Europe/Vatican → Europe/Rome): accepted, stored as their zone.
+            #expect(RecipientTimeZone.validatedIdentifier(zone) != nil, "\(zone) is refused")
         }
     }
 
@@ -144,21 +145,68 @@ struct RecipientTimeZoneTests {
             ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
             ("america/new_york", "America/New_York"),
             (" Europe/London ", "Europe/London"),
-            ("UTC", "UTC"),
-            ("utc", "UTC"),
-            ("Etc/UTC", "Etc/UTC"),
         ])
     func acceptsZoneName(input: String, canonical: String) {
         #expect(RecipientTimeZone.validatedIdentifier(input) == canonical)
     }
 
+    // Changed (issue 16): links, fixed-offset and POSIX-style zones were refused; CRMs export them.
     @Test(
-        "abbreviations, raw offsets and made-up names are refused",
+        "links are accepted and stored as the zone they stand for",
         arguments: [
-            "EST", "PST", "GMT", "EST5EDT", "GMT+5", "UTC+10:00", "+05:00", "Etc/GMT+5", "US/Eastern", "Mars/Olympus",
-            "America/Atlantis", "America/", "", "Sydney",
+            ("US/Eastern", "America/New_York"),
+            ("us/pacific", "America/Los_Angeles"),
+            ("Canada/Pacific", "America/Vancouver"),
+            ("Brazil/East", "America/Sao_Paulo"),
+            ("Asia/Calcutta", "Asia/Kolkata"),
+            ("Europe/Kiev", "Europe/Kyiv"),
+            ("UTC", "Etc/UTC"),
+            ("utc", "Etc/UTC"),
+            ("GMT", "Etc/GMT"),
         ])
+    func acceptsLink(input: String, canonical: String) {
+        #expect(RecipientTimeZone.validatedIdentifier(input) == canonical)
+    }
+
+    @Test(
+        "fixed-offset and POSIX-style zones are accepted as they are",
+        arguments: ["EST", "EST5EDT", "CET", "Etc/GMT+5", "Etc/UTC", "PST8PDT", "MST"])
+    func acceptsFixedOffsetZone(input: String) {
+        #expect(RecipientTimeZone.validatedIdentifier(input) == input)
+    }
+
+    @Test("every name in the system's tz database is accepted and loads as a time zone")
+    func acceptsEveryTzName() throws {
+        let names = TimeZoneNames.load().keys
+
+        let refused = names.filter { RecipientTimeZone.validatedIdentifier($0) == nil }
+
+        #expect(names.count > 590)
+        #expect(refused.isEmpty, "refused: \(refused.sorted())")
+    }
+
+    @Test(
+        "offsets, abbreviations that are not zones and made-up names are refused",
+        arguments: ["PST", "GMT+5", "UTC+10:00", "+05:00", "Mars/Olympus", "America/Atlantis", "America/", "", "Sydney"])
     func refusesZoneName(input: String) {
         #expect(RecipientTimeZone.validatedIdentifier(input) == nil)
+    }
+
+    @Test(
+        "a near miss is answered with the closest name",
+        arguments: [
+            ("America/New_Yrok", "America/New_York"),
+            ("Sydney", "Australia/Sydney"),
+            ("australia/melborne", "Australia/Melbourne"),
+            ("Europe/Londn", "Europe/London"),
+            ("US/Estern", "America/New_York"),
+        ])
+    func suggestsClosestName(input: String, suggestion: String) {
+        #expect(RecipientTimeZone.hint(for: input) == "did you mean \(suggestion)?")
+    }
+
+    @Test("a name nothing resembles gets an example instead of a guess")
+    func noSuggestionForNonsense() {
+        #expect(RecipientTimeZone.hint(for: "Mars/Olympus") == "use an IANA name such as Australia/Sydney")
     }
 }

@@ -51,6 +51,8 @@ struct ImportRowReader {
     private let consentColumn: Int?
     private let listsColumn: Int?
     private var zones: [String: String?] = [:]
+    /// The hint for each refused zone name: finding the closest name compares it with all ~600.
+    private var zoneHints: [String: String] = [:]
 
     static let maxNameLength = 100
     static let maxEmailLength = 254
@@ -113,7 +115,10 @@ struct ImportRowReader {
                 zones[text] = valid
             }
             guard let valid else {
-                return .rejected("invalid timezone \(quoted(String(text.prefix(64)))): use an IANA name such as Australia/Sydney")
+                let shown = String(text.prefix(64))
+                let hint = zoneHints[shown] ?? RecipientTimeZone.hint(for: shown)
+                zoneHints[shown] = hint
+                return .rejected("invalid timezone \(quoted(shown)): \(hint)")
             }
             timezone = valid
         }
