@@ -114,10 +114,11 @@ struct TenantPatch: Decodable {
     var helpText: String??
     var optOutFooter: String??
     var advancedOptOut: Bool?
+    var allowFixedLineOrMobile: Bool?
 
     enum CodingKeys: String, CodingKey {
         case name, timezone, defaultCountry, dailyBudgetCents, monthlyBudgetCents, quietHoursStart, quietHoursEnd,
-            consentRequired, helpText, optOutFooter, advancedOptOut
+            consentRequired, helpText, optOutFooter, advancedOptOut, allowFixedLineOrMobile
     }
 
     init(from decoder: any Decoder) throws {
@@ -133,6 +134,7 @@ struct TenantPatch: Decodable {
         helpText = try c.decodeNullable(String.self, forKey: .helpText)
         optOutFooter = try c.decodeNullable(String.self, forKey: .optOutFooter)
         advancedOptOut = try c.decodeIfPresent(Bool.self, forKey: .advancedOptOut)
+        allowFixedLineOrMobile = try c.decodeIfPresent(Bool.self, forKey: .allowFixedLineOrMobile)
     }
 
     /// Checks every field and turns the patch into a store change.
@@ -173,6 +175,7 @@ struct TenantPatch: Decodable {
         change.helpText = helpText
         change.optOutFooter = optOutFooter
         change.advancedOptOut = advancedOptOut
+        change.allowFixedLineOrMobile = allowFixedLineOrMobile
         return change
     }
 }

@@ -151,6 +151,35 @@ struct ImportTests {
         await api.shutdown()
     }
 
+    @Test("an import stores each number's type and flags the numbers that cannot receive a text")
+    func importRecordsNumberTypes() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()  // AU
+        let key = try await api.makeKey(role: .member, in: tenant)
+        let csv = "phone,first_name\n0412 000 401,Mobile\n(02) 9876 5432,Landline\n1800 123 456,Freephone\n+1 415 555 2671,Either\n"
+
+        try await api.test { client in
+            let upload = try await client.uploadCSV(csv, tenant: tenant, key: key)
+            let id = try #require(upload.object["id"] as? String)
+            try await api.processImports(chunkRows: 5_000)
+            let detail = try await client.importDetail(id, tenant: tenant, key: key)
+
+            #expect(counts(detail)["imported"] == 4)
+            #expect(counts(detail)["flagged"] == 2)
+            #expect(rejections(detail).map(\.reason) == [
+                "the number is a landline and cannot receive text messages: imported, but it will not be texted",
+                "the number is a toll-free number and cannot receive text messages: imported, but it will not be texted",
+            ])
+        }
+        let types = try await api.services.postgres.query(
+            "SELECT phone_e164, number_type FROM contacts WHERE tenant_id = $1::uuid ORDER BY phone_e164", tenant.id
+        ).map { "\(try $0.decode("phone_e164", as: String.self)) \(try $0.decode("number_type", as: String.self))" }
+        #expect(types == [
+            "+14155552671 fixed_line_or_mobile", "+611800123456 toll_free", "+61298765432 fixed_line", "+61412000401 mobile",
+        ])
+        await api.shutdown()
+    }
+
     @Test("a multipart upload imports its file part into the given lists with the given consent source")
     func multipartUpload() async throws {
         let api = try await APIHarness.make()

@@ -8,6 +8,7 @@ struct StagedContact {
 
     var rowNumber: Int
     var phone: String
+    var numberType: PhoneNumberType
     var phoneKey: UInt64
     var firstName: CSVField?
     var lastName: CSVField?
@@ -87,8 +88,11 @@ struct ImportRowReader {
 
         guard let rawPhone = field(phoneColumn) else { return .rejected("phone is empty") }
         let phone: String
+        let numberType: PhoneNumberType
         do {
-            phone = try PhoneNumber.parse(reader.string(rawPhone), defaultCountry: map.defaultCountry).e164
+            let number = try PhoneNumber.parse(reader.string(rawPhone), defaultCountry: map.defaultCountry)
+            phone = number.e164
+            numberType = number.type
         } catch {
             return .rejected("phone \(error.reason)")
         }
@@ -157,7 +161,7 @@ struct ImportRowReader {
 
         return .accepted(
             StagedContact(
-                rowNumber: rowNumber, phone: phone, phoneKey: Self.key(ofE164: phone), firstName: firstName, lastName: lastName,
+                rowNumber: rowNumber, phone: phone, numberType: numberType, phoneKey: Self.key(ofE164: phone), firstName: firstName, lastName: lastName,
                 email: email, timezone: timezone, consent: consent, attributes: attributes, lists: lists))
     }
 

@@ -34,6 +34,21 @@ public enum PhoneNumberType: String, Sendable, Hashable, CaseIterable, Codable {
         }
     }
 
+    /// The SQL condition true when a contact's stored type cannot take a text:
+    /// the one rule of ``canReceiveSMS(allowingFixedLineOrMobile:)`` for the
+    /// campaign preview, the launch and the import's flags. `contact` and
+    /// `tenant` are the aliases of the `contacts` and `tenants` rows.
+    public static func cannotReceiveSMSCondition(contact: String, tenant: String) -> String {
+        let never = allCases.filter { !$0.canReceiveSMS(allowingFixedLineOrMobile: true) }.map { "'\($0.rawValue)'" }
+        return "(\(contact).number_type IN (\(never.joined(separator: ", "))) OR (\(contact).number_type = '\(fixedLineOrMobile.rawValue)' "
+            + "AND NOT \(tenant).allow_fixed_line_or_mobile))"
+    }
+
+    /// ``phrase`` in SQL, for a text column holding a ``rawValue``.
+    public static func phraseSQL(column: String) -> String {
+        "CASE \(column) " + allCases.map { "WHEN '\($0.rawValue)' THEN '\($0.phrase)' " }.joined() + "ELSE 'a number of unknown type' END"
+    }
+
     /// Words for error texts: "a toll-free number".
     public var phrase: String {
         switch self {
