@@ -193,6 +193,10 @@ extension PhoneNumber {
 
     /// The valid numbers written in `text` (libphonenumber's `PhoneNumberMatcher`),
     /// national ones read as `defaultCountry`'s, in the order they appear; at most `limit`.
+    ///
+    /// Meant for the email-to-SMS gateway's opt-in, "the number from the subject or
+    /// body" (issue 14), which has not landed yet: it should call this rather than
+    /// scan for digits itself.
     public static func find(in text: String, defaultCountry: String, limit: Int = 20) -> [Match] {
         let region = defaultCountry.trimmingCharacters(in: .whitespaces).uppercased()
         let utf8 = text.utf8
