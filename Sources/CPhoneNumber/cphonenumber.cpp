@@ -3,12 +3,16 @@
 #include "cphonenumber.h"
 
 #include <cstring>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumbermatch.h>
 #include <phonenumbers/phonenumbermatcher.h>
 #include <phonenumbers/phonenumberutil.h>
+
+#include "metadata_matcher.h"
 
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberMatch;
@@ -30,11 +34,18 @@ void copy_string(const std::string &s, char *out, size_t capacity) {
 void describe(const PhoneNumber &number, cpn_number *out) {
     const PhoneNumberUtil &u = util();
     std::string region;
-    u.GetRegionCodeForNumber(number, &region);
-    out->country_code = number.country_code();
-    // GetNumberType answers UNKNOWN exactly when IsValidNumber is false, so one call gives both.
     PhoneNumberUtil::PhoneNumberType type = PhoneNumberUtil::UNKNOWN;
-    if (region != "ZZ") type = u.GetNumberType(number);
+    // The same answers as GetRegionCodeForNumber + GetNumberType, without their lock and ICU
+    // (metadata_matcher.h), whenever the reader is available.
+    const metadata_matcher::Table *table = metadata_matcher::Table::instance();
+    std::string nsn;
+    u.GetNationalSignificantNumber(number, &nsn);
+    if (!table || nsn.empty() || nsn[0] == '0' || !table->describe(number.country_code(), nsn, &region, &type)) {
+        u.GetRegionCodeForNumber(number, &region);
+        // GetNumberType answers UNKNOWN exactly when IsValidNumber is false, so one call gives both.
+        type = region != "ZZ" ? u.GetNumberType(number) : PhoneNumberUtil::UNKNOWN;
+    }
+    out->country_code = number.country_code();
     out->type = static_cast<int32_t>(type);
     out->valid = type != PhoneNumberUtil::UNKNOWN ? 1 : 0;
     out->possibility = out->valid ? static_cast<int32_t>(PhoneNumberUtil::IS_POSSIBLE)
@@ -45,6 +56,24 @@ void describe(const PhoneNumber &number, cpn_number *out) {
     copy_string(region, out->region, sizeof out->region);
 }
 
+// describe() for a valid number, read through metadata_matcher.h (no lock, no ICU); false when
+// the number is not valid there or the reader is unavailable, and the caller asks the library.
+bool describe_valid(const PhoneNumber &number, cpn_number *out) {
+    const metadata_matcher::Table *table = metadata_matcher::Table::instance();
+    if (!table) return false;
+    std::string nsn = std::to_string(number.national_number());
+    std::string region;
+    PhoneNumberUtil::PhoneNumberType type;
+    if (!table->describe(number.country_code(), nsn, &region, &type) || type == PhoneNumberUtil::UNKNOWN) return false;
+    out->country_code = number.country_code();
+    out->possibility = static_cast<int32_t>(PhoneNumberUtil::IS_POSSIBLE);
+    out->valid = 1;
+    out->type = static_cast<int32_t>(type);
+    copy_string("+" + std::to_string(number.country_code()) + nsn, out->e164, sizeof out->e164);
+    copy_string(region, out->region, sizeof out->region);
+    return true;
+}
+
 bool all_digits(const std::string &s) {
     if (s.empty() || s.size() > 17) return false;
     for (char c : s)
@@ -52,8 +81,8 @@ bool all_digits(const std::string &s) {
     return true;
 }
 
-// Parse() normalises its input with a dozen ICU regular expressions (about 11 µs a number,
-// a third of the whole cost; issue 16's import budget). Input that is already "+digits" or
+// Parse() normalises its input with a dozen ICU regular expressions, each looked up under the
+// library's lock (about 11 µs a number; issue 16's import budget). Input that is already "+digits" or
 // plain digits is first read the obvious way: the calling code, or the region's trunk prefix
 // dropped. That reading is kept only when the number is valid; anything else (carrier codes,
 // international prefixes, a leading 0 that belongs to the number, an invalid number whose
@@ -97,8 +126,7 @@ extern "C" int32_t cpn_parse(const char *input, size_t length, const char *regio
         std::string text(input, length);
         PhoneNumber fast;
         if (fast_read(text, region, &fast)) {
-            describe(fast, out);
-            if (out->valid) return CPN_OK;
+            if (describe_valid(fast, out)) return CPN_OK;
             std::memset(out, 0, sizeof *out);
         }
         PhoneNumber number;
@@ -160,4 +188,61 @@ extern "C" size_t cpn_find_numbers(const char *text, size_t length, const char *
     } catch (...) {
         return 0;
     }
+}
+
+extern "C" size_t cpn_verify_metadata_reader(size_t variants, size_t *checked) {
+    *checked = 0;
+    const metadata_matcher::Table *table = metadata_matcher::Table::instance();
+    if (!table) return 1;
+    const PhoneNumberUtil &u = util();
+    std::vector<PhoneNumber> examples;
+    std::set<std::string> regions;
+    u.GetSupportedRegions(&regions);
+    for (const auto &region : regions) {
+        for (int type = PhoneNumberUtil::FIXED_LINE; type <= PhoneNumberUtil::VOICEMAIL; type++) {
+            PhoneNumber example;
+            if (u.GetExampleNumberForType(region, static_cast<PhoneNumberUtil::PhoneNumberType>(type), &example))
+                examples.push_back(example);
+        }
+    }
+    std::set<int> global_codes;
+    u.GetSupportedGlobalNetworkCallingCodes(&global_codes);
+    for (int code : global_codes) {
+        PhoneNumber example;
+        if (u.GetExampleNumberForNonGeoEntity(code, &example)) examples.push_back(example);
+    }
+    uint64_t seed = 20261208;
+    auto next = [&seed](uint64_t bound) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<size_t>((seed >> 33) % bound);
+    };
+    size_t mismatches = 0;
+    for (const PhoneNumber &example : examples) {
+        std::string original = std::to_string(example.national_number());
+        for (size_t v = 0; v <= variants; v++) {
+            std::string nsn = original;
+            if (v > 0) {
+                for (size_t e = 0, edits = 1 + next(3); e < edits; e++) nsn[next(nsn.size())] = static_cast<char>('0' + next(10));
+                if (next(10) == 0 && nsn.size() > 4) nsn.pop_back();
+                if (next(10) == 0) nsn.push_back(static_cast<char>('0' + next(10)));
+            }
+            if (nsn[0] == '0' || nsn.size() > 17) continue;
+            PhoneNumber number;
+            number.set_country_code(example.country_code());
+            number.set_national_number(std::stoull(nsn));
+            std::string library_region;
+            u.GetRegionCodeForNumber(number, &library_region);
+            PhoneNumberUtil::PhoneNumberType library_type =
+                library_region == "ZZ" ? PhoneNumberUtil::UNKNOWN : u.GetNumberType(number);
+            std::string region;
+            PhoneNumberUtil::PhoneNumberType type;
+            (*checked)++;
+            if (!table->describe(example.country_code(), nsn, &region, &type)) {
+                mismatches++;
+                continue;
+            }
+            if (region != library_region || type != library_type) mismatches++;
+        }
+    }
+    return mismatches;
 }

@@ -459,6 +459,14 @@ struct PhoneNumberTests {
         #expect(matches.map { String(text[$0.range]) } == ["06 12 34 56 78"])
     }
 
+    @Test("the shim's lock-free reading of the metadata gives libphonenumber's own region and type")
+    func metadataReaderAgreesWithLibphonenumber() {
+        let result = LibPhoneNumber.verifyMetadataReader(variantsPerExample: 40)
+
+        #expect(result.checked > 50_000)
+        #expect(result.mismatches == 0)
+    }
+
     @Test("every ISO region libphonenumber knows is a supported default country")
     func everyKnownCountryIsADefault() {
         let regions = Locale.Region.isoRegions.map(\.identifier).filter { $0.count == 2 }

@@ -95,6 +95,14 @@ enum LibPhoneNumber {
         }
     }
 
+    /// How many numbers the shim's lock-free metadata reading was compared on with
+    /// libphonenumber's own answer, and how many differed (see `cpn_verify_metadata_reader`).
+    static func verifyMetadataReader(variantsPerExample: Int) -> (checked: Int, mismatches: Int) {
+        var checked = 0
+        let mismatches = cpn_verify_metadata_reader(variantsPerExample, &checked)
+        return (checked, mismatches)
+    }
+
     fileprivate static func regionCode(fromCString tuple: (CChar, CChar, CChar, CChar)) -> String? {
         let region = withUnsafeBytes(of: tuple) { bytes in
             String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
