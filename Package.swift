@@ -47,6 +47,14 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
 
+        // libphonenumber is C++ with no pkg-config file (PITFALLS.md): this C++ target exposes a
+        // C header (include/cphonenumber.h) and links the library; SMSCore's LibPhoneNumber is its
+        // only caller. Its headers pull in protobuf, whose runtime the generated classes need.
+        .target(
+            name: "CPhoneNumber",
+            linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf")]
+        ),
+
         // Drivers: unsafe pointers stay inside these targets.
         .target(
             name: "ConnectionPool",
@@ -79,7 +87,7 @@ let package = Package(
         .target(
             name: "SMSCore",
             dependencies: [
-                "Postgres", "Redis", "Curl",
+                "Postgres", "Redis", "Curl", "CPhoneNumber",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -172,5 +180,6 @@ let package = Package(
             dependencies: ["SMSCore", "TestSupport", "Curl", "TwilioSandbox", "Redis", "Postgres"]
         ),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

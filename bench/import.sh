@@ -62,7 +62,8 @@ with open(path, "w", encoding="utf-8", newline="") as f:
         elif r < 0.001 and recent:
             phone = rng.choice(recent)  # a repeated phone: the later row wins
         elif r < 0.8:
-            n = 400000000 + (i * 7919) % 100000000  # unique AU mobiles
+            # unique AU mobiles, 0400-0439: ranges libphonenumber knows as assigned (0445…, 0471… are not)
+            n = 400000000 + (i * 7919) % 40000000
             s = f"0{n:09d}"
             style = i % 4
             phone = (s if style == 0 else f"{s[:4]} {s[4:7]} {s[7:]}" if style == 1

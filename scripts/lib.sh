@@ -20,6 +20,8 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # Everything the build, the scripts and the tests need from Debian 12.
 SMSCRM_PACKAGES=(
   libpq-dev libhiredis-dev libcurl4-openssl-dev pkgconf   # C libraries of the drivers
+  libphonenumber-dev libprotobuf-dev                     # phone numbers (CPhoneNumber links both)
+  tzdata                                                 # /usr/share/zoneinfo/tzdata.zi: every zone and link name
   postgresql-15 redis-server                             # servers for dev and tests (redis-tools comes along)
   curl procps python3                                    # readiness probes, ps, free_port
 )

@@ -140,7 +140,7 @@ struct ContactBody: Decodable {
             do {
                 fields.phone = try PhoneNumber.parse(phone, defaultCountry: defaultCountry).e164
             } catch {
-                throw APIError.invalid("phone", "\(error)")
+                throw APIError.invalid("phone", error.message(for: phone))
             }
         }
         fields.firstName = try Self.text(firstName, field: "first_name", max: 100)
@@ -151,7 +151,7 @@ struct ContactBody: Decodable {
         }
         if case .some(.some(let zone)) = timezone {
             guard let valid = RecipientTimeZone.validatedIdentifier(zone) else {
-                throw APIError.invalid("timezone", "\"\(zone)\" is not an IANA time zone such as Australia/Sydney")
+                throw APIError.invalid("timezone", "\"\(zone)\" is not an IANA time zone: \(RecipientTimeZone.hint(for: zone))")
             }
             fields.timezone = .some(valid)
         } else {

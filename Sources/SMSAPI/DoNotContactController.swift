@@ -74,7 +74,7 @@ struct DoNotContactController {
             do {
                 valid.append(try PhoneNumber.parse(raw, defaultCountry: tenant.defaultCountry).e164)
             } catch {
-                rejected.append(Rejected(index: index, reason: "\(error)"))
+                rejected.append(Rejected(index: index, reason: error.message(for: raw)))
             }
         }
         var result = DoNotContactAddition(added: 0, alreadyPresent: 0, cancelledJobs: 0)
@@ -103,7 +103,7 @@ struct DoNotContactController {
         do {
             return try PhoneNumber.parse(raw, defaultCountry: tenant.defaultCountry).e164
         } catch {
-            throw APIError.invalid(field, "\(error)")
+            throw APIError.invalid(field, error.message(for: raw))
         }
     }
 

@@ -126,7 +126,7 @@ struct MessageController {
             do {
                 filter.phone = try PhoneNumber.parse(raw, defaultCountry: tenant.defaultCountry).e164
             } catch {
-                throw APIError.badRequest("phone: \(error)", details: ["phone"])
+                throw APIError.badRequest("phone: \(error.message(for: raw))", details: ["phone"])
             }
         }
         return filter

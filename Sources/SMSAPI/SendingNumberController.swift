@@ -138,7 +138,7 @@ struct SendingNumberBody: Decodable {
             do {
                 fields.phone = try PhoneNumber.parse(phone, defaultCountry: defaultCountry).e164
             } catch {
-                throw APIError.invalid("phone", "\(error)")
+                throw APIError.invalid("phone", error.message(for: phone))
             }
         }
         if let kind {

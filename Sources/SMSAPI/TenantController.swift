@@ -118,10 +118,11 @@ struct TenantPatch: Decodable {
     var helpText: String??
     var optOutFooter: String??
     var advancedOptOut: Bool?
+    var allowFixedLineOrMobile: Bool?
 
     enum CodingKeys: String, CodingKey {
         case name, timezone, defaultCountry, dailyBudgetCents, monthlyBudgetCents, quietHoursStart, quietHoursEnd,
-            consentRequired, helpText, optOutFooter, advancedOptOut
+            consentRequired, helpText, optOutFooter, advancedOptOut, allowFixedLineOrMobile
     }
 
     init(from decoder: any Decoder) throws {
@@ -137,6 +138,7 @@ struct TenantPatch: Decodable {
         helpText = try c.decodeNullable(String.self, forKey: .helpText)
         optOutFooter = try c.decodeNullable(String.self, forKey: .optOutFooter)
         advancedOptOut = try c.decodeIfPresent(Bool.self, forKey: .advancedOptOut)
+        allowFixedLineOrMobile = try c.decodeIfPresent(Bool.self, forKey: .allowFixedLineOrMobile)
     }
 
     /// Checks every field and turns the patch into a store change.
@@ -149,7 +151,7 @@ struct TenantPatch: Decodable {
         }
         if let timezone {
             guard let zone = RecipientTimeZone.validatedIdentifier(timezone) else {
-                throw APIError.invalid("timezone", "\"\(timezone)\" is not an IANA time zone such as Australia/Sydney")
+                throw APIError.invalid("timezone", "\"\(timezone)\" is not an IANA time zone: \(RecipientTimeZone.hint(for: timezone))")
             }
             change.timezone = zone
         }
@@ -177,6 +179,7 @@ struct TenantPatch: Decodable {
         change.helpText = helpText
         change.optOutFooter = optOutFooter
         change.advancedOptOut = advancedOptOut
+        change.allowFixedLineOrMobile = allowFixedLineOrMobile
         return change
     }
 }

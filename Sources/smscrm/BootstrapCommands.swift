@@ -34,7 +34,7 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let zone = RecipientTimeZone.validatedIdentifier(timezone) else {
-                throw ValidationError("\(timezone) is not an IANA time zone such as Australia/Sydney")
+                throw ValidationError("\(timezone) is not an IANA time zone: \(RecipientTimeZone.hint(for: timezone))")
             }
             let code = country.uppercased()
             guard code.count == 2, code.allSatisfy({ $0.isASCII && $0.isLetter }) else {

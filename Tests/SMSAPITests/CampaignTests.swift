@@ -94,7 +94,7 @@ struct CampaignTests {
             #expect(preview.object["audience"] as? Int == 6)
             #expect(preview.object["recipients"] as? Int == 3)
             let excluded = preview.object["excluded"] as? [String: Int]
-            #expect(excluded == ["do_not_contact": 1, "opted_out": 1, "no_consent": 1])
+            #expect(excluded == ["do_not_contact": 1, "opted_out": 1, "no_consent": 1, "not_sms_capable": 0])
             let samples = preview.object["samples"] as? [[String: Any]] ?? []
             #expect(samples.count == 3)
             #expect((samples.first?["body"] as? String)?.hasSuffix("!\nReply STOP to opt out") == true)
@@ -104,6 +104,47 @@ struct CampaignTests {
             #expect((preview.object["estimated_cost_cents"] as? Double).map { abs($0 - 15.45) < 0.001 } == true)
         }
         await api.shutdown()
+    }
+
+    /// Four contacts whose numbers are a landline, a toll-free number, a "fixed line or
+    /// mobile" and a mobile, in one list, and a campaign to them; checks the preview's counts.
+    private func checkPreviewOfNumberTypes(allowFixedLineOrMobile: Bool?, notSMSCapable: Int, recipients: Int) async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()
+        let key = try await api.makeKey(role: .admin, in: tenant)
+        let phones = ["+61298765432", "+611800123456", "+14155552671", "+61412000301"]
+        let audience = try await seedAudience(api.services.postgres, tenantID: tenant.id, phones: phones)
+        try await api.services.postgres.withTransaction { connection in
+            for (phone, type) in zip(phones, ["fixed_line", "toll_free", "fixed_line_or_mobile", "mobile"]) {
+                try connection.query(
+                    "UPDATE contacts SET number_type = $3 WHERE tenant_id = $1::uuid AND phone_e164 = $2", tenant.id, phone, type)
+            }
+        }
+        try await api.test { client in
+            if let allowFixedLineOrMobile {
+                _ = try await client.call(
+                    .patch, "/tenants/\(tenant.id)", as: .bearer(key), json: ["allow_fixed_line_or_mobile": allowFixedLineOrMobile])
+            }
+            let created = try await client.call(
+                .post, "/tenants/\(tenant.id)/campaigns", as: .bearer(key),
+                json: ["name": "T", "body_template": "Hi", "list_ids": [audience.listID]])
+            let id = try #require(created.object["id"] as? String)
+            let preview = try await client.call(.get, "/tenants/\(tenant.id)/campaigns/\(id)/preview", as: .bearer(key))
+
+            #expect((preview.object["excluded"] as? [String: Int])?["not_sms_capable"] == notSMSCapable)
+            #expect(preview.object["recipients"] as? Int == recipients)
+        }
+        await api.shutdown()
+    }
+
+    @Test("preview excludes numbers that cannot receive a text under their own reason, with a count")
+    func previewExcludesNumbersThatCannotTakeText() async throws {
+        try await checkPreviewOfNumberTypes(allowFixedLineOrMobile: nil, notSMSCapable: 2, recipients: 2)
+    }
+
+    @Test("preview also excludes fixed-line-or-mobile numbers when the tenant turns allow_fixed_line_or_mobile off")
+    func previewExcludesFixedLineOrMobileWhenNotAllowed() async throws {
+        try await checkPreviewOfNumberTypes(allowFixedLineOrMobile: false, notSMSCapable: 3, recipients: 1)
     }
 
     @Test("pause, resume and cancel move the status, set the Redis flag, and cancel cancels pending jobs")

@@ -42,6 +42,57 @@ struct ContactTests {
         await api.shutdown()
     }
 
+    @Test(
+        "a contact reports its number's type, and a new phone brings its new type",
+        arguments: [("0412 345 678", "mobile"), ("(02) 9876 5432", "fixed_line"), ("1300 123 456", "shared_cost")])
+    func contactReportsNumberType(phone: String, type: String) async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()  // AU
+        let key = try await api.makeKey(role: .member, in: tenant)
+        try await api.test { client in
+            let created = try await client.call(.post, "/tenants/\(tenant.id)/contacts", as: .bearer(key), json: ["phone": "+1 415 555 2671"])
+            let id = try #require(created.object["id"] as? String)
+
+            let changed = try await client.call(.patch, "/tenants/\(tenant.id)/contacts/\(id)", as: .bearer(key), json: ["phone": phone])
+
+            #expect(created.object["number_type"] as? String == "fixed_line_or_mobile")
+            #expect(changed.object["number_type"] as? String == type)
+        }
+        await api.shutdown()
+    }
+
+    @Test("an invalid phone is refused with the number and the country in words")
+    func invalidPhoneMessage() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()  // AU
+        let key = try await api.makeKey(role: .member, in: tenant)
+        try await api.test { client in
+            let response = try await client.call(.post, "/tenants/\(tenant.id)/contacts", as: .bearer(key), json: ["phone": "0512 345 678"])
+
+            #expect((response.object["error"] as? [String: Any])?["message"] as? String == "phone: 0512 345 678 is not a valid number in Australia")
+        }
+        await api.shutdown()
+    }
+
+    @Test("a timezone link is stored as its zone, and a near miss is answered with the closest name")
+    func timezoneLinksAndSuggestions() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()
+        let key = try await api.makeKey(role: .member, in: tenant)
+        try await api.test { client in
+            let linked = try await client.call(
+                .post, "/tenants/\(tenant.id)/contacts", as: .bearer(key), json: ["phone": "0412 345 678", "timezone": "US/Eastern"])
+            let misspelt = try await client.call(
+                .post, "/tenants/\(tenant.id)/contacts", as: .bearer(key), json: ["phone": "0412 345 679", "timezone": "America/New_Yrok"])
+
+            #expect(linked.object["timezone"] as? String == "America/New_York")
+            #expect(
+                (misspelt.object["error"] as? [String: Any])?["message"] as? String
+                    == "timezone: \"America/New_Yrok\" is not an IANA time zone: did you mean America/New_York?")
+        }
+        await api.shutdown()
+    }
+
     @Test("impossible phones and unknown timezones are refused with the reason", arguments: [
         ["phone": "0412 345"], ["phone": "call me"], ["phone": "0412 345 678", "timezone": "Moon/Base"],
     ])

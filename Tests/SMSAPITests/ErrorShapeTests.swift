@@ -65,7 +65,8 @@ struct ErrorShapeTests {
 
     @Test("tenant settings are validated field by field", arguments: [
         ("timezone", #""Mars/Olympus_Mons""#),
-        ("timezone", #""EST""#),
+        // EST is a zone of the tz database and accepted since issue 16; an offset is not a zone.
+        ("timezone", #""UTC+10:00""#),
         ("default_country", #""Australia""#),
         ("daily_budget_cents", "-1"),
         ("quiet_hours_start", #""25:00""#),

@@ -124,11 +124,11 @@ struct ImportTests {
             let refused = rejections(detail)
             #expect(refused.map(\.row) == [3, 4, 5, 7, 9, 11])
             #expect(refused.map(\.kind) == ["rejected", "rejected", "rejected", "flagged", "rejected", "rejected"])
-            #expect(refused[0].reason == "invalid phone: too short for AU")
+            #expect(refused[0].reason == "phone is not a valid number in Australia")
             #expect(refused[1].reason == "invalid timezone \"Mars/Olympus\": use an IANA name such as Australia/Sydney")
             #expect(refused[2].reason == "invalid email address")
             #expect(refused[3].reason == "on the do-not-contact list: imported, but it will not be texted")
-            #expect(refused[4].reason == "invalid phone: contains letters or symbols that are not part of a phone number")
+            #expect(refused[4].reason == "phone contains letters or symbols that are not part of a phone number")
             #expect(refused[5].reason == "the row has 9 fields but the header has 7; quote fields that contain commas")
             #expect((detail["rejections"] as? [[String: Any]])?.first?["raw"] as? String == "0412 345,Bad,Phone,,,,")
         }
@@ -148,6 +148,35 @@ struct ImportTests {
         #expect(try await api.count("SELECT count(*) FROM audit_log WHERE tenant_id = $1::uuid AND action IN ('import.create', 'import.complete')", tenant.id) == 2)
         // The stored file is dropped once the import is done.
         #expect(try await api.count("SELECT count(*) FROM import_batches WHERE tenant_id = $1::uuid AND csv_data IS NULL", tenant.id) == 1)
+        await api.shutdown()
+    }
+
+    @Test("an import stores each number's type and flags the numbers that cannot receive a text")
+    func importRecordsNumberTypes() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()  // AU
+        let key = try await api.makeKey(role: .member, in: tenant)
+        let csv = "phone,first_name\n0412 000 401,Mobile\n(02) 9876 5432,Landline\n1800 123 456,Freephone\n+1 415 555 2671,Either\n"
+
+        try await api.test { client in
+            let upload = try await client.uploadCSV(csv, tenant: tenant, key: key)
+            let id = try #require(upload.object["id"] as? String)
+            try await api.processImports(chunkRows: 5_000)
+            let detail = try await client.importDetail(id, tenant: tenant, key: key)
+
+            #expect(counts(detail)["imported"] == 4)
+            #expect(counts(detail)["flagged"] == 2)
+            #expect(rejections(detail).map(\.reason) == [
+                "the number is a landline and cannot receive text messages: imported, but it will not be texted",
+                "the number is a toll-free number and cannot receive text messages: imported, but it will not be texted",
+            ])
+        }
+        let types = try await api.services.postgres.query(
+            "SELECT phone_e164, number_type FROM contacts WHERE tenant_id = $1::uuid ORDER BY phone_e164", tenant.id
+        ).map { "\(try $0.decode("phone_e164", as: String.self)) \(try $0.decode("number_type", as: String.self))" }
+        #expect(types == [
+            "+14155552671 fixed_line_or_mobile", "+611800123456 toll_free", "+61298765432 fixed_line", "+61412000401 mobile",
+        ])
         await api.shutdown()
     }
 

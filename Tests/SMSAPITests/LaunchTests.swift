@@ -73,6 +73,34 @@ struct LaunchTests {
         await api.shutdown()
     }
 
+    @Test("a launch makes no job for a number that cannot receive a text, read from the stored number type")
+    func launchLeavesOutNumbersThatCannotTakeText() async throws {
+        let api = try await APIHarness.make()
+        let tenant = try await api.makeTenant()
+        let key = try await api.makeKey(role: .member, in: tenant)
+        let phones = ["+61412000601", "+61298765432", "+611800123456"]
+        let audience = try await seedAudience(api.services.postgres, tenantID: tenant.id, phones: phones)
+        try await api.services.postgres.withTransaction { connection in
+            for (phone, type) in zip(phones, ["mobile", "fixed_line", "toll_free"]) {
+                try connection.query("UPDATE contacts SET number_type = $3 WHERE tenant_id = $1::uuid AND phone_e164 = $2", tenant.id, phone, type)
+            }
+        }
+        try await api.test { client in
+            let created = try await client.call(
+                .post, "/tenants/\(tenant.id)/campaigns", as: .bearer(key),
+                json: ["name": "Types", "body_template": "Hi", "list_ids": [audience.listID], "sending_number_ids": [audience.numberID]])
+            let id = try #require(created.object["id"] as? String)
+
+            let launched = try await client.call(.post, "/tenants/\(tenant.id)/campaigns/\(id)/launch", as: .bearer(key))
+
+            #expect(launched.object["jobs_created"] as? Int == 1)
+            let recipients = try await api.services.postgres.query("SELECT to_phone FROM send_jobs WHERE campaign_id = $1::uuid", id)
+                .map { try $0.decode("to_phone", as: String.self) }
+            #expect(recipients == ["+61412000601"])
+        }
+        await api.shutdown()
+    }
+
     @Test("a cancelled campaign cannot launch, and one without numbers is refused with the reason")
     func launchRefusals() async throws {
         let api = try await APIHarness.make()

@@ -101,7 +101,8 @@ struct RecipientTimeZoneTests {
 
         for zone in zones {
             #expect(TimeZone(identifier: zone) != nil, "\(zone) is not in tzdata")
-            #expect(RecipientTimeZone.validatedIdentifier(zone) == zone, "\(zone) is not a region zone")
+            // Some are links (Europe/Vatican → Europe/Rome): accepted, stored as their zone.
+            #expect(RecipientTimeZone.validatedIdentifier(zone) != nil, "\(zone) is refused")
         }
     }
 
@@ -117,9 +118,18 @@ struct RecipientTimeZoneTests {
         #expect(!areaCodes.contains("867"))
     }
 
+    /// NANP area codes outside the United States (Canada and the Caribbean), as the
+    /// hand-written phone rules listed them before libphonenumber took over (issue 16).
+    static let nonUSAreaCodes: [String] = """
+        204 226 236 249 250 257 263 289 306 343 354 365 367 368 382 403 416 418 428 431 437 438 450 468 474 \
+        506 514 519 548 579 581 584 587 600 604 613 639 647 672 683 705 709 742 753 778 780 782 807 819 825 \
+        867 873 879 902 905 942 \
+        268 264 684 246 441 242 767 809 829 849 473 671 658 876 869 345 758 670 664 787 939 721 649 868 784 284 340
+        """.split(whereSeparator: \.isWhitespace).map(String.init)
+
     @Test("every non-US NANP area code except 867 and 600 has a zone")
     func canadianAndCaribbeanAreaCodesHaveZones() {
-        let missing = NorthAmerica.countryByAreaCode.keys
+        let missing = Self.nonUSAreaCodes
             .filter { !["867", "600"].contains($0) }
             .filter { RecipientTimeZone.northAmericanZoneByAreaCode[$0] == nil }
 
@@ -135,21 +145,68 @@ struct RecipientTimeZoneTests {
             ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
             ("america/new_york", "America/New_York"),
             (" Europe/London ", "Europe/London"),
-            ("UTC", "UTC"),
-            ("utc", "UTC"),
-            ("Etc/UTC", "Etc/UTC"),
         ])
     func acceptsZoneName(input: String, canonical: String) {
         #expect(RecipientTimeZone.validatedIdentifier(input) == canonical)
     }
 
+    // Changed (issue 16): links, fixed-offset and POSIX-style zones were refused; CRMs export them.
     @Test(
-        "abbreviations, raw offsets and made-up names are refused",
+        "links are accepted and stored as the zone they stand for",
         arguments: [
-            "EST", "PST", "GMT", "EST5EDT", "GMT+5", "UTC+10:00", "+05:00", "Etc/GMT+5", "US/Eastern", "Mars/Olympus",
-            "America/Atlantis", "America/", "", "Sydney",
+            ("US/Eastern", "America/New_York"),
+            ("us/pacific", "America/Los_Angeles"),
+            ("Canada/Pacific", "America/Vancouver"),
+            ("Brazil/East", "America/Sao_Paulo"),
+            ("Asia/Calcutta", "Asia/Kolkata"),
+            ("Europe/Kiev", "Europe/Kyiv"),
+            ("UTC", "Etc/UTC"),
+            ("utc", "Etc/UTC"),
+            ("GMT", "Etc/GMT"),
         ])
+    func acceptsLink(input: String, canonical: String) {
+        #expect(RecipientTimeZone.validatedIdentifier(input) == canonical)
+    }
+
+    @Test(
+        "fixed-offset and POSIX-style zones are accepted as they are",
+        arguments: ["EST", "EST5EDT", "CET", "Etc/GMT+5", "Etc/UTC", "PST8PDT", "MST"])
+    func acceptsFixedOffsetZone(input: String) {
+        #expect(RecipientTimeZone.validatedIdentifier(input) == input)
+    }
+
+    @Test("every name in the system's tz database is accepted and loads as a time zone")
+    func acceptsEveryTzName() throws {
+        let names = TimeZoneNames.load().keys
+
+        let refused = names.filter { RecipientTimeZone.validatedIdentifier($0) == nil }
+
+        #expect(names.count > 590)
+        #expect(refused.isEmpty, "refused: \(refused.sorted())")
+    }
+
+    @Test(
+        "offsets, abbreviations that are not zones and made-up names are refused",
+        arguments: ["PST", "GMT+5", "UTC+10:00", "+05:00", "Mars/Olympus", "America/Atlantis", "America/", "", "Sydney"])
     func refusesZoneName(input: String) {
         #expect(RecipientTimeZone.validatedIdentifier(input) == nil)
+    }
+
+    @Test(
+        "a near miss is answered with the closest name",
+        arguments: [
+            ("America/New_Yrok", "America/New_York"),
+            ("Sydney", "Australia/Sydney"),
+            ("australia/melborne", "Australia/Melbourne"),
+            ("Europe/Londn", "Europe/London"),
+            ("US/Estern", "America/New_York"),
+        ])
+    func suggestsClosestName(input: String, suggestion: String) {
+        #expect(RecipientTimeZone.hint(for: input) == "did you mean \(suggestion)?")
+    }
+
+    @Test("a name nothing resembles gets an example instead of a guess")
+    func noSuggestionForNonsense() {
+        #expect(RecipientTimeZone.hint(for: "Mars/Olympus") == "use an IANA name such as Australia/Sydney")
     }
 }

@@ -171,6 +171,21 @@ struct SendProcessorTests {
         await fixture.shutdown()
     }
 
+    @Test("a contact whose number is a landline by the time of the send is blocked, with not_sms_capable recorded")
+    func landlineBlocks() async throws {
+        let fixture = try await PipelineFixture.make()
+        try await fixture.postgres.query(
+            "UPDATE contacts SET number_type = 'fixed_line' WHERE tenant_id = $1::uuid AND id = $2::uuid", fixture.tenantID, fixture.contactID)
+        try await withSandbox { sandbox in
+            let outcome = try await fixture.processor(sandbox).process(try await fixture.popOne(), now: PipelineFixture.noonInSydney)
+
+            #expect(outcome == .blocked(.notSMSCapable))
+            #expect(try await fixture.job().decode("last_gate", as: String.self) == "not_sms_capable")
+            #expect(await sandbox.sandbox.store.all().isEmpty)
+        }
+        await fixture.shutdown()
+    }
+
     @Test("a zero daily budget defers the job to the tenant's next midnight")
     func budgetDefers() async throws {
         let fixture = try await PipelineFixture.make()

@@ -32,6 +32,11 @@ public struct CampaignPreview: Sendable, Encodable {
         public var doNotContact: Int
         public var optedOut: Int
         public var noConsent: Int
+        /// Numbers that cannot receive a text (landlines, freephone, premium, …; fixed
+        /// line or mobile only when the tenant's `allow_fixed_line_or_mobile` is off).
+        public var notSMSCapable: Int
+        /// All of them.
+        public var total: Int { doNotContact + optedOut + noConsent + notSMSCapable }
     }
 
     public struct Sample: Sendable, Encodable {
@@ -68,6 +73,11 @@ public struct CampaignPreview: Sendable, Encodable {
                 "\(excluded.noConsent) contact\(excluded.noConsent == 1 ? " has" : "s have") no consent_at, and this tenant requires consent "
                     + "(consent_required is on by default): they are excluded. Record consent when importing or creating contacts, "
                     + "or turn consent_required off for the tenant where the law allows.")
+        }
+        if excluded.notSMSCapable > 0 {
+            notes.append(
+                "\(excluded.notSMSCapable) contact\(excluded.notSMSCapable == 1 ? "'s number" : "s' numbers") cannot receive text messages "
+                    + "(landlines, freephone, premium-rate or shared-cost numbers; see each contact's number_type): they are excluded.")
         }
         if campaign.sendingNumberIds.isEmpty {
             notes.append("The campaign has no sending numbers (sending_number_ids): a launch would be refused.")
@@ -127,6 +137,7 @@ public struct CampaignInsights: Sendable {
                              THEN 'dnc'
                         WHEN c.opted_out_at IS NOT NULL THEN 'opted_out'
                         WHEN t.consent_required AND c.consent_at IS NULL THEN 'no_consent'
+                        WHEN \(PhoneNumberType.cannotReceiveSMSCondition(contact: "c", tenant: "t")) THEN 'not_sms_capable'
                    END AS excluded
             FROM campaign_lists cl
             JOIN contact_list_members m ON m.tenant_id = cl.tenant_id AND m.list_id = cl.list_id
@@ -147,14 +158,15 @@ public struct CampaignInsights: Sendable {
                     SELECT count(*) AS audience,
                            count(*) FILTER (WHERE excluded = 'dnc') AS dnc,
                            count(*) FILTER (WHERE excluded = 'opted_out') AS opted_out,
-                           count(*) FILTER (WHERE excluded = 'no_consent') AS no_consent
+                           count(*) FILTER (WHERE excluded = 'no_consent') AS no_consent,
+                           count(*) FILTER (WHERE excluded = 'not_sms_capable') AS not_sms_capable
                     FROM audience
                     """, tenantID, campaign.id)[0]
             let audience = try counts.decode("audience", as: Int.self)
             let excluded = CampaignPreview.Excluded(
                 doNotContact: try counts.decode("dnc"), optedOut: try counts.decode("opted_out"),
-                noConsent: try counts.decode("no_consent"))
-            let recipients = audience - excluded.doNotContact - excluded.optedOut - excluded.noConsent
+                noConsent: try counts.decode("no_consent"), notSMSCapable: try counts.decode("not_sms_capable"))
+            let recipients = audience - excluded.total
             // Every recipient up to the limit, else an even sample of that size.
             let rows = try connection.query(
                 Self.audience + """

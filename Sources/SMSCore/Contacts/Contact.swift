@@ -5,6 +5,8 @@ import Postgres
 public struct Contact: Sendable, Encodable, Equatable {
     public var id: String
     public var phone: String
+    /// What kind of line the number is; `nil` for contacts stored before types were recorded.
+    public var numberType: PhoneNumberType?
     public var firstName: String?
     public var lastName: String?
     public var email: String?
@@ -21,7 +23,7 @@ public struct Contact: Sendable, Encodable, Equatable {
     public var updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case id, phone, firstName, lastName, email, timezone, consentAt, consentSource, optedOutAt, optedOutSource,
+        case id, phone, numberType, firstName, lastName, email, timezone, consentAt, consentSource, optedOutAt, optedOutSource,
             attributes, doNotContact, createdAt, updatedAt
     }
 
@@ -30,6 +32,7 @@ public struct Contact: Sendable, Encodable, Equatable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
         try c.encode(phone, forKey: .phone)
+        try c.encode(numberType, forKey: .numberType)
         try c.encode(firstName, forKey: .firstName)
         try c.encode(lastName, forKey: .lastName)
         try c.encode(email, forKey: .email)
@@ -45,7 +48,7 @@ public struct Contact: Sendable, Encodable, Equatable {
     }
 
     static let columns = """
-        c.id::text, c.phone_e164, c.first_name, c.last_name, c.email, c.timezone, c.consent_at, c.consent_source,
+        c.id::text, c.phone_e164, c.number_type, c.first_name, c.last_name, c.email, c.timezone, c.consent_at, c.consent_source,
         c.opted_out_at, c.opted_out_source, c.attributes::text, c.created_at, c.updated_at,
         EXISTS (SELECT 1 FROM do_not_contact d WHERE d.tenant_id = c.tenant_id AND d.phone_e164 = c.phone_e164) AS dnc
         """
@@ -53,6 +56,7 @@ public struct Contact: Sendable, Encodable, Equatable {
     init(row: PostgresRow) throws {
         id = try row.decode("id")
         phone = try row.decode("phone_e164")
+        numberType = try row.decodeIfPresent("number_type", as: String.self).flatMap(PhoneNumberType.init(rawValue:))
         firstName = try row.decodeIfPresent("first_name")
         lastName = try row.decodeIfPresent("last_name")
         email = try row.decodeIfPresent("email")
@@ -98,6 +102,11 @@ public struct ContactQuery: Sendable {
 public struct ContactStore: Sendable {
     let postgres: PostgresClient
 
+    /// The stored `number_type` of an E.164 phone (one libphonenumber call).
+    static func numberType(of phone: String) -> String? {
+        PhoneNumber(e164: phone).map(\.type.rawValue)
+    }
+
     public init(postgres: PostgresClient) { self.postgres = postgres }
 
     /// Creates a contact; a unique violation (SQLSTATE 23505) means the phone exists in this tenant.
@@ -107,15 +116,16 @@ public struct ContactStore: Sendable {
                 """
                 WITH c AS (
                     INSERT INTO contacts (tenant_id, phone_e164, first_name, last_name, email, timezone, consent_at,
-                                          consent_source, attributes)
+                                          consent_source, attributes, number_type)
                     VALUES ($1::uuid, $2, $3, $4, $5, $6, CASE WHEN $7::text IS NULL THEN NULL ELSE COALESCE($8::timestamptz, now()) END,
-                            $7, $9::jsonb)
+                            $7, $9::jsonb, $10)
                     RETURNING *
                 )
                 SELECT \(Contact.columns) FROM c
                 """,
                 tenantID, phone, fields.firstName ?? nil, fields.lastName ?? nil, fields.email ?? nil, fields.timezone ?? nil,
-                fields.consentSource ?? nil, fields.consentAt, PostgresJSON(text: try StorageJSON.encode(fields.attributes ?? [:])))
+                fields.consentSource ?? nil, fields.consentAt, PostgresJSON(text: try StorageJSON.encode(fields.attributes ?? [:])),
+                Self.numberType(of: phone))
             let contact = try Contact(row: rows[0])
             var audit = audit
             audit.targetID = contact.id
@@ -138,6 +148,7 @@ public struct ContactStore: Sendable {
                 WITH c AS (
                     UPDATE contacts SET
                         phone_e164 = COALESCE($3, phone_e164),
+                        number_type = CASE WHEN $3::text IS NULL THEN number_type ELSE $16 END,
                         first_name = CASE WHEN $4::boolean THEN $5 ELSE first_name END,
                         last_name = CASE WHEN $6::boolean THEN $7 ELSE last_name END,
                         email = CASE WHEN $8::boolean THEN $9 ELSE email END,
@@ -157,7 +168,8 @@ public struct ContactStore: Sendable {
                 fields.firstName != nil, fields.firstName ?? nil, fields.lastName != nil, fields.lastName ?? nil,
                 fields.email != nil, fields.email ?? nil, fields.timezone != nil, fields.timezone ?? nil,
                 fields.consentSource != nil, fields.consentSource ?? nil, fields.consentAt,
-                try fields.attributes.map { PostgresJSON(text: try StorageJSON.encode($0)) })
+                try fields.attributes.map { PostgresJSON(text: try StorageJSON.encode($0)) },
+                fields.phone.flatMap(Self.numberType(of:)))
             guard let row = rows.first else { return nil }
             try AuditLog.record(audit, on: connection)
             return try Contact(row: row)

@@ -18,11 +18,16 @@ public struct GateSnapshot: Sendable {
     public var tenantTimeZone: String
     /// The campaign's window, else the tenant's.
     public var quietHours: QuietHours
+    /// The contact's stored `number_type`; `nil` for contacts stored before types were recorded.
+    public var numberType: PhoneNumberType?
+    /// The tenant's `allow_fixed_line_or_mobile` setting.
+    public var allowFixedLineOrMobile: Bool
 
     public init(
         globalPaused: Bool = false, tenantPaused: Bool = false, campaignPaused: Bool = false, onDoNotContact: Bool = false,
         optedOut: Bool = false, consentRequired: Bool = true, hasConsent: Bool = true, recipient: String,
-        contactTimeZone: String? = nil, tenantTimeZone: String, quietHours: QuietHours = .standard
+        contactTimeZone: String? = nil, tenantTimeZone: String, quietHours: QuietHours = .standard,
+        numberType: PhoneNumberType? = nil, allowFixedLineOrMobile: Bool = true
     ) {
         self.globalPaused = globalPaused
         self.tenantPaused = tenantPaused
@@ -35,6 +40,8 @@ public struct GateSnapshot: Sendable {
         self.contactTimeZone = contactTimeZone
         self.tenantTimeZone = tenantTimeZone
         self.quietHours = quietHours
+        self.numberType = numberType
+        self.allowFixedLineOrMobile = allowFixedLineOrMobile
     }
 }
 
@@ -44,6 +51,7 @@ public enum Gate: String, Sendable {
     case doNotContact = "do_not_contact"
     case optedOut = "opted_out"
     case consent
+    case notSMSCapable = "not_sms_capable"
     case quietHours = "quiet_hours"
     case budget
     case warmup
@@ -64,7 +72,7 @@ public enum GateDecision: Sendable, Equatable {
 }
 
 /// The gates that need no I/O, in the order docs/ARCHITECTURE.md gives: kill switch,
-/// do-not-contact and opt-out, consent, quiet hours. Budget, warmup and the
+/// do-not-contact and opt-out, consent, a number that cannot take a text, quiet hours. Budget, warmup and the
 /// rate counter follow, around the database and Redis.
 public enum ComplianceGates {
     public static func evaluate(_ snapshot: GateSnapshot, now: Date) -> GateDecision {
@@ -72,6 +80,10 @@ public enum ComplianceGates {
         if snapshot.onDoNotContact { return .block(.doNotContact, reason: "the number is on the do-not-contact list") }
         if snapshot.optedOut { return .block(.optedOut, reason: "the contact opted out") }
         if snapshot.consentRequired && !snapshot.hasConsent { return .block(.consent, reason: "no consent on record") }
+        // The launch leaves these out already; a contact whose number changed since is caught here.
+        if let type = snapshot.numberType, !type.canReceiveSMS(allowingFixedLineOrMobile: snapshot.allowFixedLineOrMobile) {
+            return .block(.notSMSCapable, reason: "the number is \(type.phrase) and cannot receive text messages")
+        }
         let zone = recipientZone(snapshot)
         if let opening = snapshot.quietHours.nextOpening(after: now, in: zone) { return .deferUntil(.quietHours, opening) }
         return .pass

@@ -183,6 +183,8 @@ struct ImportChunker {
             out.tab()
             out.ascii(contact.phone)
             out.tab()
+            out.ascii(contact.numberType.rawValue)
+            out.tab()
             out.optionalField(contact.firstName, buffer)
             out.tab()
             out.optionalField(contact.lastName, buffer)

@@ -8,6 +8,7 @@ struct StagedContact {
 
     var rowNumber: Int
     var phone: String
+    var numberType: PhoneNumberType
     var phoneKey: UInt64
     var firstName: CSVField?
     var lastName: CSVField?
@@ -51,6 +52,8 @@ struct ImportRowReader {
     private let consentColumn: Int?
     private let listsColumn: Int?
     private var zones: [String: String?] = [:]
+    /// The hint for each refused zone name: finding the closest name compares it with all ~600.
+    private var zoneHints: [String: String] = [:]
 
     static let maxNameLength = 100
     static let maxEmailLength = 254
@@ -85,10 +88,13 @@ struct ImportRowReader {
 
         guard let rawPhone = field(phoneColumn) else { return .rejected("phone is empty") }
         let phone: String
+        let numberType: PhoneNumberType
         do {
-            phone = try PhoneNumber.parse(reader.string(rawPhone), defaultCountry: map.defaultCountry).e164
+            let number = try PhoneNumber.parse(reader.string(rawPhone), defaultCountry: map.defaultCountry)
+            phone = number.e164
+            numberType = number.type
         } catch {
-            return .rejected("invalid phone: \(error)")
+            return .rejected("phone \(error.reason)")
         }
 
         let firstName = field(firstNameColumn)
@@ -113,7 +119,10 @@ struct ImportRowReader {
                 zones[text] = valid
             }
             guard let valid else {
-                return .rejected("invalid timezone \(quoted(String(text.prefix(64)))): use an IANA name such as Australia/Sydney")
+                let shown = String(text.prefix(64))
+                let hint = zoneHints[shown] ?? RecipientTimeZone.hint(for: shown)
+                zoneHints[shown] = hint
+                return .rejected("invalid timezone \(quoted(shown)): \(hint)")
             }
             timezone = valid
         }
@@ -152,7 +161,7 @@ struct ImportRowReader {
 
         return .accepted(
             StagedContact(
-                rowNumber: rowNumber, phone: phone, phoneKey: Self.key(ofE164: phone), firstName: firstName, lastName: lastName,
+                rowNumber: rowNumber, phone: phone, numberType: numberType, phoneKey: Self.key(ofE164: phone), firstName: firstName, lastName: lastName,
                 email: email, timezone: timezone, consent: consent, attributes: attributes, lists: lists))
     }
 

@@ -261,6 +261,7 @@ public struct ImportStore: Sendable {
             id         uuid NOT NULL,
             row_number integer NOT NULL,
             phone      text NOT NULL,
+            number_type text NOT NULL,
             first_name text,
             last_name  text,
             email      text,
@@ -280,10 +281,10 @@ public struct ImportStore: Sendable {
         """
         WITH u AS (
             INSERT INTO contacts AS c (id, tenant_id, phone_e164, first_name, last_name, email, timezone, consent_at,
-                                       consent_source, attributes)
+                                       consent_source, attributes, number_type)
             SELECT s.id, $1::uuid, s.phone, s.first_name, s.last_name, s.email, s.timezone,
                    CASE WHEN s.consent THEN now() END, CASE WHEN s.consent THEN $2::text END,
-                   COALESCE(s.attributes, '{}'::jsonb)
+                   COALESCE(s.attributes, '{}'::jsonb), s.number_type
             FROM smscrm_import_stage s
             WHERE \(duplicates ? "" : "NOT ")s.duplicate
             ON CONFLICT (tenant_id, phone_e164) DO UPDATE SET
@@ -294,6 +295,7 @@ public struct ImportStore: Sendable {
                 consent_at = COALESCE(EXCLUDED.consent_at, c.consent_at),
                 consent_source = CASE WHEN EXCLUDED.consent_at IS NULL THEN c.consent_source ELSE EXCLUDED.consent_source END,
                 attributes = c.attributes || EXCLUDED.attributes,
+                number_type = EXCLUDED.number_type,
                 updated_at = now()
             RETURNING (c.xmax = 0) AS inserted
         )
@@ -377,7 +379,7 @@ public struct ImportStore: Sendable {
                     try connection.query(Self.createStage, [])
                     try connection.copyFrom(
                         """
-                        COPY smscrm_import_stage (id, row_number, phone, first_name, last_name, email, timezone, consent, attributes,
+                        COPY smscrm_import_stage (id, row_number, phone, number_type, first_name, last_name, email, timezone, consent, attributes,
                                                   lists, duplicate) FROM STDIN
                         """
                     ) { send in try send(chunk.stage) }
@@ -395,10 +397,16 @@ public struct ImportStore: Sendable {
                     flagged = try connection.query(
                         """
                         INSERT INTO import_rejections (import_id, tenant_id, row_number, kind, reason)
-                        SELECT $2::uuid, $1::uuid, s.row_number, 'flagged', 'on the do-not-contact list: imported, but it will not be texted'
+                        SELECT $2::uuid, $1::uuid, s.row_number, 'flagged',
+                               CASE WHEN d.phone_e164 IS NOT NULL THEN 'on the do-not-contact list: imported, but it will not be texted'
+                                    ELSE 'the number is ' || \(PhoneNumberType.phraseSQL(column: "s.number_type"))
+                                         || ' and cannot receive text messages: imported, but it will not be texted'
+                               END
                         FROM smscrm_import_stage s
+                        JOIN tenants t ON t.id = $1::uuid
+                        LEFT JOIN do_not_contact d ON d.tenant_id = $1::uuid AND d.phone_e164 = s.phone
                         WHERE NOT s.duplicate
-                          AND EXISTS (SELECT 1 FROM do_not_contact d WHERE d.tenant_id = $1::uuid AND d.phone_e164 = s.phone)
+                          AND (d.phone_e164 IS NOT NULL OR \(PhoneNumberType.cannotReceiveSMSCondition(contact: "s", tenant: "t")))
                         """, claim.tenantID, claim.id
                     ).affectedRows
                 }

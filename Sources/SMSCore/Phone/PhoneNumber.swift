@@ -6,19 +6,25 @@ import Foundation
 /// Build one with ``parse(_:defaultCountry:)`` from whatever a person typed or
 /// a CSV held, or with ``init(e164:)`` when reading back a value that was
 /// parsed before. Two numbers are equal when their E.164 strings are.
+///
+/// The verdict on a number (valid or not, its country, its type) is Google's
+/// libphonenumber's, for every region (issue 16); ``LibPhoneNumber`` is the
+/// only code that talks to it. What stays hand-written here is what the
+/// product decides and the library does not: refusing letters and extensions
+/// instead of guessing, "00" as an international prefix everywhere, and error
+/// texts a person understands.
 public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
     /// The number in E.164 form, e.g. `+61412345678`.
     public let e164: String
-    /// The ISO 3166 country the number belongs to, e.g. `AU`; `nil` for global
-    /// services such as +800 or +882 that belong to no country.
-    ///
-    /// For calling codes shared by several countries this is worked out from
-    /// the number where that is cheap and reliable (NANP area codes, +7
-    /// Russia/Kazakhstan, +262 Réunion/Mayotte); otherwise it is the main
-    /// country of the code (+44 is GB even for Jersey).
+    /// The ISO 3166 country the number belongs to, e.g. `AU` or `JE` for a
+    /// Jersey number under +44; `nil` for global services such as +800 or
+    /// +882 that belong to no country.
     public let country: String?
     /// The country calling code without the `+`, e.g. `61`.
     public let callingCode: String
+    /// What kind of line it is; `.unknown` when libphonenumber cannot tell
+    /// (a stored number that is not valid under today's metadata).
+    public let type: PhoneNumberType
 
     /// The digits after the calling code: what the country's own numbering
     /// plan calls the national significant number, e.g. `412345678`.
@@ -28,23 +34,28 @@ public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { e164 }
 
-    init(callingCode: String, nationalSignificantNumber: String) {
-        self.callingCode = callingCode
-        self.e164 = "+" + callingCode + nationalSignificantNumber
-        self.country = CallingCodes.country(callingCode: callingCode, nationalSignificantNumber: nationalSignificantNumber)
+    /// The number as written inside its country, e.g. `0412 345 678`.
+    public var nationalFormat: String { LibPhoneNumber.format(e164, as: .national) ?? e164 }
+    /// The number as written abroad, e.g. `+61 412 345 678`.
+    public var internationalFormat: String { LibPhoneNumber.format(e164, as: .international) ?? e164 }
+
+    private init(_ parsed: LibPhoneNumber.Parsed, fallbackCountry: String?) {
+        e164 = parsed.e164
+        callingCode = String(parsed.countryCode)
+        country = parsed.region ?? fallbackCountry
+        type = parsed.isValid ? parsed.type : .unknown
     }
 
     /// Rebuilds a number that was stored in E.164 form.
     ///
-    /// Only the E.164 shape and the calling code are checked; the national
-    /// rules of ``parse(_:defaultCountry:)`` are not applied again, so a number
-    /// accepted under older rules still loads.
+    /// Only the E.164 shape and the calling code are checked, not validity, so
+    /// a number accepted under older rules (or older metadata) still loads.
     /// - Returns: `nil` when `e164` is not E.164 or its calling code is not assigned.
     public init?(e164: String) {
-        guard Self.isValidE164(e164) else { return nil }
-        let digits = String(e164.dropFirst())
-        guard let code = CallingCodes.code(prefixing: digits) else { return nil }
-        self.init(callingCode: code, nationalSignificantNumber: String(digits.dropFirst(code.count)))
+        guard Self.isValidE164(e164), case .success(let parsed) = LibPhoneNumber.parse(e164, region: "ZZ") else {
+            return nil
+        }
+        self.init(parsed, fallbackCountry: LibPhoneNumber.mainRegion(forCountryCode: parsed.countryCode))
     }
 
     public static func == (lhs: PhoneNumber, rhs: PhoneNumber) -> Bool { lhs.e164 == rhs.e164 }
@@ -52,7 +63,8 @@ public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `s` is shaped like E.164: `+`, a non-zero digit, then 6 to 14
     /// more digits. The same rule as the database's CHECK constraint on
-    /// `phone_e164` columns (`^\+[1-9][0-9]{6,14}$`).
+    /// `phone_e164` columns (`^\+[1-9][0-9]{6,14}$`), which stays because the
+    /// database must not depend on a C++ library to keep its data sane.
     public static func isValidE164(_ s: String) -> Bool {
         let bytes = Array(s.utf8)
         guard bytes.count >= 8, bytes.count <= 16, bytes[0] == UInt8(ascii: "+") else { return false }
@@ -64,20 +76,18 @@ public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
     ///
     /// Spaces, dashes, dots and parentheses are ignored; a `+` may only come
     /// before the first digit. Anything else (letters, `#`, `*`, extensions
-    /// such as "x123") is refused rather than guessed at.
+    /// such as "x123") is refused rather than guessed at, although
+    /// libphonenumber would read "1-800-FLOWERS" or drop an extension.
     ///
-    /// A leading `+` or `00` (also `0011` for an AU default and `011` for a
-    /// North American one) marks international form: the calling code is
-    /// looked up and the country's rules, where this type has them, are
-    /// applied. Anything else is national form for `defaultCountry`: its trunk
-    /// prefix is dropped (`0`, or `1` in North America), and digits that
-    /// already start with the country's calling code are taken as such when
-    /// the rest is a valid national number ("61412345678" for AU).
+    /// The digits then go to libphonenumber with `defaultCountry` as the
+    /// region: it knows every country's trunk and international prefixes
+    /// (`0011` in AU, `011` in the NANP), digits that already start with the
+    /// calling code ("61412345678"), and which numbers are valid. One rule is
+    /// added: digits starting with `00` that are not a valid national number
+    /// are read as international, as people abroad write them everywhere.
     ///
-    /// Countries with their own rules: AU, GB, NZ, IE, DE, FR, IN, SG, ZA and
-    /// the North American Numbering Plan (US, CA and the Caribbean). Any other
-    /// country with a calling code gets length checks only (8 to 15 digits in
-    /// all), and its national form drops one leading `0`.
+    /// Every valid number is accepted, whatever its ``type``; whether it can
+    /// receive a text is decided where a text would be sent.
     ///
     /// - Parameters:
     ///   - input: the number as typed.
@@ -86,29 +96,65 @@ public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
     ///     a misconfigured tenant is noticed on the first number.
     /// - Throws: ``PhoneNumberError`` saying why the number is impossible.
     public static func parse(_ input: String, defaultCountry: String) throws(PhoneNumberError) -> PhoneNumber {
-        let defaultISO = defaultCountry.trimmingCharacters(in: .whitespaces).uppercased()
-        guard let defaultCode = CallingCodes.codeByCountry[defaultISO] else {
+        let region = defaultCountry.trimmingCharacters(in: .whitespaces).uppercased()
+        guard region.count == 2, LibPhoneNumber.countryCode(forRegion: region) != nil else {
             throw .unsupportedDefaultCountry(defaultCountry)
         }
-
         let (digits, international) = try scan(input)
         guard !digits.isEmpty else { throw .empty }
 
         if international {
-            return try parseInternational(digits)
+            return try verdict(on: LibPhoneNumber.parse("+" + digits, region: region), internationalDigits: digits)
         }
-        // International dialling prefixes. "00" never starts a national number
-        // anywhere we serve, so it is taken as international for every default.
-        if defaultCode == "61", digits.hasPrefix("0011") {
-            return try parseInternational(String(digits.dropFirst(4)))
+        do {
+            return try verdict(on: LibPhoneNumber.parse(digits, region: region), nationalIn: region)
+        } catch {
+            guard digits.hasPrefix("00"), digits.count > 2 else { throw error }
+            let rest = String(digits.dropFirst(2))
+            if case .success(let parsed) = LibPhoneNumber.parse("+" + rest, region: region), parsed.isValid {
+                return PhoneNumber(parsed, fallbackCountry: nil)
+            }
+            throw error
         }
-        if defaultCode == "1", digits.hasPrefix("011") {
-            return try parseInternational(String(digits.dropFirst(3)))
+    }
+
+    private static func verdict(
+        on result: Result<LibPhoneNumber.Parsed, LibPhoneNumber.ParseError>, internationalDigits digits: String
+    ) throws(PhoneNumberError) -> PhoneNumber {
+        switch result {
+        case .failure(.invalidCountryCode): throw .unknownCountryCode(String(digits.prefix(3)))
+        case .failure(.tooLongNSN): throw .tooLong(country: nil)
+        case .failure: throw .tooShort(country: nil)
+        case .success(let parsed):
+            return try accepted(parsed, country: parsed.region ?? LibPhoneNumber.mainRegion(forCountryCode: parsed.countryCode))
         }
-        if digits.hasPrefix("00") {
-            return try parseInternational(String(digits.dropFirst(2)))
+    }
+
+    private static func verdict(
+        on result: Result<LibPhoneNumber.Parsed, LibPhoneNumber.ParseError>, nationalIn region: String
+    ) throws(PhoneNumberError) -> PhoneNumber {
+        switch result {
+        case .failure(.invalidCountryCode), .failure(.notANumber): throw .invalidForCountry(country: region)
+        case .failure(.tooLongNSN): throw .tooLong(country: region)
+        case .failure: throw .tooShort(country: region)
+        case .success(let parsed):
+            // A national number that is not valid is reported in the country it
+            // was written for, even when its calling code is shared (a CA
+            // tenant's number is "not valid in Canada", not in the US).
+            return try accepted(parsed, country: parsed.isValid ? parsed.region : region)
         }
-        return try parseNational(digits, country: defaultISO, callingCode: defaultCode)
+    }
+
+    private static func accepted(_ parsed: LibPhoneNumber.Parsed, country: String?) throws(PhoneNumberError) -> PhoneNumber {
+        if parsed.isValid { return PhoneNumber(parsed, fallbackCountry: country) }
+        switch parsed.possibility {
+        case .tooShort: throw .tooShort(country: country)
+        case .tooLong: throw .tooLong(country: country)
+        case .invalidCountryCode: throw .unknownCountryCode(String(parsed.countryCode))
+        // A length between the country's shortest and longest that none of its numbers has
+        // is, for the person reading the error, just not a valid number.
+        case .possible, .possibleLocalOnly, .invalidLength: throw .invalidForCountry(country: country)
+        }
     }
 
     /// Keeps the digits and notes a leading `+`; refuses anything that is not
@@ -135,53 +181,39 @@ public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
         }
         return (String(digits), sawPlus)
     }
+}
 
-    /// `digits` starts with the calling code.
-    private static func parseInternational(_ digits: String) throws(PhoneNumberError) -> PhoneNumber {
-        guard !digits.isEmpty else { throw .tooShort(country: nil) }
-        guard let code = CallingCodes.code(prefixing: digits) else {
-            throw .unknownCountryCode(String(digits.prefix(3)))
-        }
-        let label = CallingCodes.mainCountryByCode[code]
-        var national = String(digits.dropFirst(code.count))
-        if let plan = NationalNumberingPlan(callingCode: code) {
-            // "+44 (0)7700 900123" is a common way to show both forms at once;
-            // none of these plans has national numbers that start with 0.
-            if plan.trunkPrefix == "0", national.hasPrefix("0") {
-                national.removeFirst()
-            }
-            if let problem = plan.problem(with: national, country: label ?? code) { throw problem }
-        }
-        return try checkedLength(callingCode: code, national: national, country: label)
+extension PhoneNumber {
+    /// A number found in free text.
+    public struct Match: Sendable, Hashable {
+        public let number: PhoneNumber
+        /// Where in the text it was written.
+        public let range: Range<String.Index>
     }
 
-    private static func parseNational(_ digits: String, country: String, callingCode: String) throws(PhoneNumberError) -> PhoneNumber {
-        guard let plan = NationalNumberingPlan(callingCode: callingCode) else {
-            // Countries where the leading 0 is part of the number, not a trunk
-            // prefix: Italy (and San Marino and the Vatican, which share its
-            // plan) and Côte d'Ivoire since its 2021 move to 10 digits.
-            let keepsLeadingZero: Set<String> = ["IT", "SM", "VA", "CI"]
-            let national = digits.hasPrefix("0") && !keepsLeadingZero.contains(country) ? String(digits.dropFirst()) : digits
-            return try checkedLength(callingCode: callingCode, national: national, country: country)
+    /// The valid numbers written in `text` (libphonenumber's `PhoneNumberMatcher`),
+    /// national ones read as `defaultCountry`'s, in the order they appear; at most `limit`.
+    ///
+    /// Meant for the email-to-SMS gateway's opt-in, "the number from the subject or
+    /// body" (issue 14), which has not landed yet: it should call this rather than
+    /// scan for digits itself.
+    public static func find(in text: String, defaultCountry: String, limit: Int = 20) -> [Match] {
+        let region = defaultCountry.trimmingCharacters(in: .whitespaces).uppercased()
+        let utf8 = text.utf8
+        return LibPhoneNumber.find(in: text, region: region, limit: limit).compactMap { found in
+            guard found.utf8Range.lowerBound >= 0, found.utf8Range.upperBound <= utf8.count else { return nil }
+            let lower = utf8.index(utf8.startIndex, offsetBy: found.utf8Range.lowerBound)
+            let upper = utf8.index(lower, offsetBy: found.utf8Range.count)
+            return Match(number: PhoneNumber(found.number, fallbackCountry: nil), range: lower..<upper)
         }
-        let national = plan.nationalSignificantNumber(fromNational: digits, callingCode: callingCode)
-        if let problem = plan.problem(with: national, country: country) { throw problem }
-        return try checkedLength(callingCode: callingCode, national: national, country: country)
-    }
-
-    /// The length rule for every number: 8 to 15 digits including the calling
-    /// code (E.164 allows at most 15).
-    private static func checkedLength(callingCode: String, national: String, country: String?) throws(PhoneNumberError) -> PhoneNumber {
-        let total = callingCode.count + national.count
-        if total < 8 || national.isEmpty { throw .tooShort(country: country) }
-        if total > 15 { throw .tooLong(country: nil) }
-        return PhoneNumber(callingCode: callingCode, nationalSignificantNumber: national)
     }
 }
 
-/// Why a string is not a usable phone number. The ``description`` is written
-/// to be returned as API error text; it never repeats the number itself, so it
-/// is also safe to log.
+/// Why a string is not a usable phone number.
+///
+/// ``description`` never repeats the number, so it is safe to log and to store
+/// as an import row's reason; ``message(for:)`` puts the number a person typed
+/// in front, for API answers ("000-000-0000 is not a valid number in the US").
 public enum PhoneNumberError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No digits at all.
     case empty
@@ -193,320 +225,55 @@ public enum PhoneNumberError: Error, Sendable, Equatable, CustomStringConvertibl
     case tooShort(country: String?)
     /// More digits than the country's numbers have, or than E.164 allows (`nil`).
     case tooLong(country: String?)
-    /// The right length but not a number the country's plan assigns.
-    case invalidForCountry(country: String, reason: String)
-    /// A real number of a kind that cannot receive SMS, such as AU 1300 or GB 0800 numbers.
-    case notSMSCapable(country: String, reason: String)
+    /// The right length but not a number the country's plan assigns (`nil`: a global service).
+    case invalidForCountry(country: String?)
+    /// A real number of a kind that cannot receive SMS, such as a toll-free number.
+    case notSMSCapable(country: String?, type: PhoneNumberType)
     /// The digits after `+` or `00` start with no assigned calling code.
     case unknownCountryCode(String)
     /// The default country is not an ISO 3166 code with a calling code.
     case unsupportedDefaultCountry(String)
 
-    public var description: String {
+    /// What is wrong, as the end of a sentence whose subject is the number.
+    public var reason: String {
         switch self {
-        case .empty: "empty"
+        case .empty: "has no digits"
         case .invalidCharacters: "contains letters or symbols that are not part of a phone number"
-        case .misplacedPlusSign: "a + may only appear once, at the start of the number"
-        case .tooShort(let country?): "too short for \(country)"
-        case .tooShort(nil): "too short"
-        case .tooLong(let country?): "too long for \(country)"
-        case .tooLong(nil): "too long"
-        case .invalidForCountry(let country, let reason): "not a valid number in \(country): \(reason)"
-        case .notSMSCapable(let country, let reason): "cannot receive SMS in \(country): \(reason)"
-        case .unknownCountryCode(let code): "unknown country code +\(code)"
-        case .unsupportedDefaultCountry(let country): "unsupported default country \(country)"
-        }
-    }
-}
-
-// MARK: - National numbering plans
-
-/// The rules this module knows for particular calling codes. They refuse
-/// numbers that cannot exist or cannot take SMS; they do not try to know every
-/// allocated range, since a false refusal loses a real contact.
-enum NationalNumberingPlan: Sendable {
-    case northAmerica, australia, unitedKingdom, newZealand, ireland, germany, france, india, singapore, southAfrica
-
-    init?(callingCode: String) {
-        switch callingCode {
-        case "1": self = .northAmerica
-        case "61": self = .australia
-        case "44": self = .unitedKingdom
-        case "64": self = .newZealand
-        case "353": self = .ireland
-        case "49": self = .germany
-        case "33": self = .france
-        case "91": self = .india
-        case "65": self = .singapore
-        case "27": self = .southAfrica
-        default: return nil
+        case .misplacedPlusSign: "has a + that is not at the start (a + may only appear once, before the first digit)"
+        case .tooShort(let country?): "is too short for a number in \(Self.name(of: country))"
+        case .tooShort(nil): "is too short for a phone number"
+        case .tooLong(let country?): "is too long for a number in \(Self.name(of: country))"
+        case .tooLong(nil): "is too long for a phone number"
+        case .invalidForCountry(let country?): "is not a valid number in \(Self.name(of: country))"
+        case .invalidForCountry(nil): "is not a valid phone number"
+        case .notSMSCapable(let country?, let type): "is \(type.phrase) in \(Self.name(of: country)) and cannot receive text messages"
+        case .notSMSCapable(nil, let type): "is \(type.phrase) and cannot receive text messages"
+        case .unknownCountryCode(let code): "starts with +\(code), which is not a country calling code"
+        case .unsupportedDefaultCountry(let country):
+            "cannot be read: the default country \(country.isEmpty ? "is empty" : "\(country) is not an ISO 3166 code with a calling code")"
         }
     }
 
-    /// What national dialling puts in front of the national significant number.
-    var trunkPrefix: String? {
-        switch self {
-        case .northAmerica: "1"
-        case .singapore: nil
-        default: "0"
-        }
+    /// "the number is not a valid number in the US": safe to log.
+    public var description: String { "the number \(reason)" }
+
+    /// "000-000-0000 is not a valid number in the US": for the person who typed it.
+    public func message(for input: String) -> String {
+        let shown = input.trimmingCharacters(in: .whitespacesAndNewlines)
+        return shown.isEmpty ? "the phone number is empty" : "\(shown) \(reason)"
     }
 
-    /// Turns national-form digits into the national significant number.
-    func nationalSignificantNumber(fromNational digits: String, callingCode: String) -> String {
-        if self == .northAmerica {
-            // The trunk prefix and the calling code are both "1": strip it only
-            // when there is a digit to spare, so "115 555 2671" is reported as
-            // a bad area code rather than as too short.
-            return digits.count > 10 && digits.hasPrefix("1") ? String(digits.dropFirst()) : digits
+    /// "the US", "Australia": a country as a sentence names it, from ISO 3166.
+    static func name(of country: String) -> String {
+        if let special = shortNames[country] { return special }
+        guard let name = Locale(identifier: "en_US").localizedString(forRegionCode: country), name != country else {
+            return country
         }
-        if let trunkPrefix, digits.hasPrefix(trunkPrefix) {
-            return String(digits.dropFirst(trunkPrefix.count))
-        }
-        // Without the trunk prefix the digits are either already international
-        // without the "+" ("61412345678", typical of exports) or national with
-        // the leading 0 lost (typical of spreadsheets). The calling code wins
-        // only when what follows it is a valid number.
-        if digits.hasPrefix(callingCode) {
-            let rest = String(digits.dropFirst(callingCode.count))
-            if problem(with: rest, country: "") == nil { return rest }
-        }
-        return digits
+        return countriesWithArticle.contains(country) ? "the \(name)" : name
     }
 
-    /// Why `national` (the national significant number) cannot be a number
-    /// in this plan that takes SMS, or `nil` when it can.
-    func problem(with national: String, country: String) -> PhoneNumberError? {
-        let digits = Array(national.utf8).map { Int($0) - Int(UInt8(ascii: "0")) }
-        guard let first = digits.first else { return .tooShort(country: country) }
-        let second = digits.count > 1 ? digits[1] : nil
-
-        func length(_ allowed: ClosedRange<Int>) -> PhoneNumberError? {
-            if digits.count < allowed.lowerBound { return .tooShort(country: country) }
-            if digits.count > allowed.upperBound { return .tooLong(country: country) }
-            return nil
-        }
-        func invalid(_ reason: String) -> PhoneNumberError { .invalidForCountry(country: country, reason: reason) }
-        func noSMS(_ reason: String) -> PhoneNumberError { .notSMSCapable(country: country, reason: reason) }
-        let noSecondZero = "no number starts with 0 after the trunk prefix 0"
-
-        switch self {
-        case .northAmerica:
-            if let problem = length(10...10) { return problem }
-            if first <= 1 { return invalid("area codes cannot start with 0 or 1") }
-            if digits[1] == 1, digits[2] == 1 { return invalid("211, 311 … 911 are service codes, not area codes") }
-            if digits[3] <= 1 { return invalid("exchange codes (the three digits after the area code) cannot start with 0 or 1") }
-            return nil
-
-        case .australia:
-            switch first {
-            case 1: return noSMS("numbers starting with 1 (13, 1300, 1800, 19) are service numbers")
-            case 2, 3, 4, 7, 8: return length(9...9)
-            default: return invalid("mobile numbers start with 04 and landlines with 02, 03, 07 or 08")
-            }
-
-        case .unitedKingdom:
-            switch first {
-            case 7: return length(10...10)
-            case 1: return length(9...10)
-            case 2, 3: return length(10...10)
-            case 5, 8, 9: return noSMS("numbers starting with 05, 08 or 09 are freephone, shared-cost or premium-rate services")
-            case 0: return invalid(noSecondZero)
-            default: return invalid("mobile numbers start with 07 and landlines with 01, 02 or 03")
-            }
-
-        case .newZealand:
-            switch first {
-            case 2: return length(8...10)
-            case 9 where national.hasPrefix("900"):
-                return noSMS("0900 numbers are premium-rate services")
-            case 3, 4, 6, 7, 9: return length(8...8)
-            case 5, 8: return noSMS("numbers starting with 05 or 08 are freephone or service numbers")
-            case 0: return invalid(noSecondZero)
-            default: return invalid("mobile numbers start with 02 and landlines with 03, 04, 06, 07 or 09")
-            }
-
-        case .ireland:
-            if first == 0 { return invalid(noSecondZero) }
-            // Freephone and shared-cost numbers are dialled without the 0
-            // (1800 …, 1850 …); a Dublin number 01 5… is two digits shorter.
-            if first == 1, digits.count >= 10, second == 8 || second == 5 {
-                return noSMS("1800, 1850, 1890 and 15xx numbers are freephone, shared-cost or premium-rate services")
-            }
-            if first == 8 { return length(9...9) }
-            return length(7...9)
-
-        case .germany:
-            if first == 0 { return invalid(noSecondZero) }
-            if first == 1 {
-                guard let second, (5...7).contains(second) else {
-                    return noSMS("01 numbers other than the 015, 016 and 017 mobile ranges are service numbers")
-                }
-                return length(10...11)
-            }
-            if national.hasPrefix("700") || national.hasPrefix("800") || national.hasPrefix("900") {
-                return noSMS("0700, 0800 and 0900 numbers are personal, freephone or premium-rate services")
-            }
-            return length(6...11)
-
-        case .france:
-            switch first {
-            case 0: return invalid(noSecondZero)
-            case 8: return noSMS("08 numbers are freephone, shared-cost or premium-rate services")
-            default: return length(9...9)
-            }
-
-        case .india:
-            if first == 0 { return invalid(noSecondZero) }
-            if national.hasPrefix("1800") || national.hasPrefix("1860") {
-                return noSMS("1800 and 1860 numbers are toll-free or shared-cost services")
-            }
-            return length(10...10)
-
-        case .singapore:
-            if first == 1 || (national.hasPrefix("800") && digits.count == 10) {
-                return noSMS("1800 and 800 numbers are toll-free services")
-            }
-            guard [3, 6, 8, 9].contains(first) else {
-                return invalid("mobile numbers start with 8 or 9 and landlines with 6")
-            }
-            return length(8...8)
-
-        case .southAfrica:
-            if first == 0 { return invalid(noSecondZero) }
-            if first == 8, second == 0 || second == 6 {
-                return noSMS("080 and 086 numbers are toll-free or shared-cost services")
-            }
-            return length(9...9)
-        }
-    }
-}
-
-// MARK: - Calling codes
-
-/// ITU-T E.164 country calling codes and the ISO 3166 countries they serve.
-enum CallingCodes {
-    /// Every assigned code in use, with the countries behind it, main country
-    /// first. Codes are prefix-free (no code starts another), which is what
-    /// lets ``code(prefixing:)`` read the first one that matches.
-    static let assignments: [(code: String, countries: [String])] = [
-        // Zone 1: the North American Numbering Plan.
-        ("1", [
-            "US", "CA", "AG", "AI", "AS", "BB", "BM", "BS", "DM", "DO", "GD", "GU", "JM", "KN", "KY", "LC", "MP", "MS",
-            "PR", "SX", "TC", "TT", "VC", "VG", "VI",
-        ]),
-        // Zone 7: Russia and Kazakhstan.
-        ("7", ["RU", "KZ"]),
-        // Zone 2: mostly Africa.
-        ("20", ["EG"]), ("27", ["ZA"]),
-        ("211", ["SS"]), ("212", ["MA", "EH"]), ("213", ["DZ"]), ("216", ["TN"]), ("218", ["LY"]),
-        ("220", ["GM"]), ("221", ["SN"]), ("222", ["MR"]), ("223", ["ML"]), ("224", ["GN"]), ("225", ["CI"]),
-        ("226", ["BF"]), ("227", ["NE"]), ("228", ["TG"]), ("229", ["BJ"]), ("230", ["MU"]), ("231", ["LR"]),
-        ("232", ["SL"]), ("233", ["GH"]), ("234", ["NG"]), ("235", ["TD"]), ("236", ["CF"]), ("237", ["CM"]),
-        ("238", ["CV"]), ("239", ["ST"]), ("240", ["GQ"]), ("241", ["GA"]), ("242", ["CG"]), ("243", ["CD"]),
-        ("244", ["AO"]), ("245", ["GW"]), ("246", ["IO"]), ("247", ["AC"]), ("248", ["SC"]), ("249", ["SD"]),
-        ("250", ["RW"]), ("251", ["ET"]), ("252", ["SO"]), ("253", ["DJ"]), ("254", ["KE"]), ("255", ["TZ"]),
-        ("256", ["UG"]), ("257", ["BI"]), ("258", ["MZ"]), ("260", ["ZM"]), ("261", ["MG"]), ("262", ["RE", "YT"]),
-        ("263", ["ZW"]), ("264", ["NA"]), ("265", ["MW"]), ("266", ["LS"]), ("267", ["BW"]), ("268", ["SZ"]),
-        ("269", ["KM"]), ("290", ["SH", "TA"]), ("291", ["ER"]), ("297", ["AW"]), ("298", ["FO"]), ("299", ["GL"]),
-        // Zones 3 and 4: Europe.
-        ("30", ["GR"]), ("31", ["NL"]), ("32", ["BE"]), ("33", ["FR"]), ("34", ["ES"]), ("36", ["HU"]),
-        ("39", ["IT", "VA"]), ("40", ["RO"]), ("41", ["CH"]), ("43", ["AT"]), ("44", ["GB", "GG", "IM", "JE"]),
-        ("45", ["DK"]), ("46", ["SE"]), ("47", ["NO", "SJ"]), ("48", ["PL"]), ("49", ["DE"]),
-        ("350", ["GI"]), ("351", ["PT"]), ("352", ["LU"]), ("353", ["IE"]), ("354", ["IS"]), ("355", ["AL"]),
-        ("356", ["MT"]), ("357", ["CY"]), ("358", ["FI", "AX"]), ("359", ["BG"]), ("370", ["LT"]), ("371", ["LV"]),
-        ("372", ["EE"]), ("373", ["MD"]), ("374", ["AM"]), ("375", ["BY"]), ("376", ["AD"]), ("377", ["MC"]),
-        ("378", ["SM"]), ("380", ["UA"]), ("381", ["RS"]), ("382", ["ME"]), ("383", ["XK"]), ("385", ["HR"]),
-        ("386", ["SI"]), ("387", ["BA"]), ("389", ["MK"]), ("420", ["CZ"]), ("421", ["SK"]), ("423", ["LI"]),
-        // Zone 5: Central and South America.
-        ("51", ["PE"]), ("52", ["MX"]), ("53", ["CU"]), ("54", ["AR"]), ("55", ["BR"]), ("56", ["CL"]),
-        ("57", ["CO"]), ("58", ["VE"]),
-        ("500", ["FK", "GS"]), ("501", ["BZ"]), ("502", ["GT"]), ("503", ["SV"]), ("504", ["HN"]), ("505", ["NI"]),
-        ("506", ["CR"]), ("507", ["PA"]), ("508", ["PM"]), ("509", ["HT"]), ("590", ["GP", "BL", "MF"]),
-        ("591", ["BO"]), ("592", ["GY"]), ("593", ["EC"]), ("594", ["GF"]), ("595", ["PY"]), ("596", ["MQ"]),
-        ("597", ["SR"]), ("598", ["UY"]), ("599", ["CW", "BQ"]),
-        // Zone 6: South-East Asia and Oceania.
-        ("60", ["MY"]), ("61", ["AU", "CC", "CX"]), ("62", ["ID"]), ("63", ["PH"]), ("64", ["NZ"]), ("65", ["SG"]),
-        ("66", ["TH"]),
-        ("670", ["TL"]), ("672", ["NF", "AQ"]), ("673", ["BN"]), ("674", ["NR"]), ("675", ["PG"]), ("676", ["TO"]),
-        ("677", ["SB"]), ("678", ["VU"]), ("679", ["FJ"]), ("680", ["PW"]), ("681", ["WF"]), ("682", ["CK"]),
-        ("683", ["NU"]), ("685", ["WS"]), ("686", ["KI"]), ("687", ["NC"]), ("688", ["TV"]), ("689", ["PF"]),
-        ("690", ["TK"]), ("691", ["FM"]), ("692", ["MH"]),
-        // Zone 8: East Asia, plus global services that belong to no country.
-        ("81", ["JP"]), ("82", ["KR"]), ("84", ["VN"]), ("86", ["CN"]),
-        ("850", ["KP"]), ("852", ["HK"]), ("853", ["MO"]), ("855", ["KH"]), ("856", ["LA"]), ("880", ["BD"]),
-        ("886", ["TW"]),
-        ("800", []), ("808", []), ("870", []), ("881", []), ("882", []), ("883", []), ("888", []),
-        // Zone 9: West, Central and South Asia.
-        ("90", ["TR"]), ("91", ["IN"]), ("92", ["PK"]), ("93", ["AF"]), ("94", ["LK"]), ("95", ["MM"]), ("98", ["IR"]),
-        ("960", ["MV"]), ("961", ["LB"]), ("962", ["JO"]), ("963", ["SY"]), ("964", ["IQ"]), ("965", ["KW"]),
-        ("966", ["SA"]), ("967", ["YE"]), ("968", ["OM"]), ("970", ["PS"]), ("971", ["AE"]), ("972", ["IL"]),
-        ("973", ["BH"]), ("974", ["QA"]), ("975", ["BT"]), ("976", ["MN"]), ("977", ["NP"]), ("979", []),
-        ("992", ["TJ"]), ("993", ["TM"]), ("994", ["AZ"]), ("995", ["GE"]), ("996", ["KG"]), ("998", ["UZ"]),
+    private static let shortNames = ["US": "the US", "GB": "the UK", "AE": "the UAE"]
+    private static let countriesWithArticle: Set<String> = [
+        "BS", "CF", "DO", "FK", "FO", "GM", "KY", "MH", "MV", "NL", "PH", "SB", "TC", "VA", "VG", "VI",
     ]
-
-    static let codes: Set<String> = Set(assignments.map(\.code))
-
-    static let codeByCountry: [String: String] = Dictionary(
-        assignments.flatMap { assignment in assignment.countries.map { ($0, assignment.code) } },
-        uniquingKeysWith: { first, _ in first }
-    )
-
-    static let mainCountryByCode: [String: String] = Dictionary(
-        uniqueKeysWithValues: assignments.compactMap { assignment in assignment.countries.first.map { (assignment.code, $0) } }
-    )
-
-    /// The calling code at the start of `digits`, if one is assigned.
-    static func code(prefixing digits: String) -> String? {
-        for length in 1...3 where digits.count >= length {
-            let candidate = String(digits.prefix(length))
-            if codes.contains(candidate) { return candidate }
-        }
-        return nil
-    }
-
-    /// The country a number belongs to, refined from the number itself where
-    /// a calling code is shared and the split is simple.
-    static func country(callingCode: String, nationalSignificantNumber national: String) -> String? {
-        switch callingCode {
-        case "1":
-            return NorthAmerica.countryByAreaCode[String(national.prefix(3))] ?? "US"
-        case "7":
-            // Kazakhstan's numbers are the +7 6xx and 7xx ranges.
-            return national.hasPrefix("6") || national.hasPrefix("7") ? "KZ" : "RU"
-        case "61":
-            // The Indian Ocean territories have ranges inside WA's 08 9.
-            if national.hasPrefix("89162") { return "CC" }
-            if national.hasPrefix("89164") { return "CX" }
-            return "AU"
-        case "262":
-            return national.hasPrefix("269") || national.hasPrefix("639") ? "YT" : "RE"
-        default:
-            return mainCountryByCode[callingCode]
-        }
-    }
-}
-
-/// NANP area codes that are not in the United States. Anything else under +1
-/// (including toll-free 8XX codes) is reported as US.
-enum NorthAmerica {
-    static let areaCodesByCountry: [(country: String, areaCodes: String)] = [
-        (
-            "CA",
-            """
-            204 226 236 249 250 257 263 289 306 343 354 365 367 368 382 403 416 418 428 431 437 438 450 468 474 \
-            506 514 519 548 579 581 584 587 600 604 613 639 647 672 683 705 709 742 753 778 780 782 807 819 825 \
-            867 873 879 902 905 942
-            """
-        ),
-        ("AG", "268"), ("AI", "264"), ("AS", "684"), ("BB", "246"), ("BM", "441"), ("BS", "242"), ("DM", "767"),
-        ("DO", "809 829 849"), ("GD", "473"), ("GU", "671"), ("JM", "658 876"), ("KN", "869"), ("KY", "345"),
-        ("LC", "758"), ("MP", "670"), ("MS", "664"), ("PR", "787 939"), ("SX", "721"), ("TC", "649"), ("TT", "868"),
-        ("VC", "784"), ("VG", "284"), ("VI", "340"),
-    ]
-
-    static let countryByAreaCode: [String: String] = Dictionary(
-        areaCodesByCountry.flatMap { entry in entry.areaCodes.split(separator: " ").map { (String($0), entry.country) } },
-        uniquingKeysWith: { first, _ in first }
-    )
 }

@@ -64,39 +64,27 @@ public enum RecipientTimeZone {
         }
     }
 
-    /// Canonical IANA name for a `timezone` field, or `nil` when `s` is not
-    /// the name of a real region's zone.
+    /// Canonical IANA name for a `timezone` field, or `nil` when the system's
+    /// tz database does not know `s`.
     ///
-    /// Refuses abbreviations ("EST", "PST"), POSIX-style names ("EST5EDT"),
-    /// raw offsets ("GMT+5", "UTC+10:00", "Etc/GMT+5") and legacy aliases
-    /// outside the continent/ocean areas ("US/Eastern"): they either do not
-    /// follow daylight saving or hide which rules apply. "UTC" and "Etc/UTC"
-    /// are accepted for tenants that really want UTC. Case is corrected
-    /// ("america/new_york" → "America/New_York").
+    /// Every zone and link name is accepted, in any case, and a link is
+    /// returned as the zone it stands for: "us/eastern" → "America/New_York",
+    /// "UTC" → "Etc/UTC". Fixed-offset and POSIX-style zones ("EST",
+    /// "EST5EDT", "Etc/GMT+5") are zones of their own and kept as they are.
     public static func validatedIdentifier(_ s: String) -> String? {
         let trimmed = s.trimmingCharacters(in: .whitespaces)
-        switch trimmed.lowercased() {
-        case "utc": return "UTC"
-        case "etc/utc": return "Etc/UTC"
-        default: break
-        }
-        guard let area = trimmed.split(separator: "/", maxSplits: 1).first,
-            trimmed.contains("/"),
-            regionAreas.contains(area.lowercased())
-        else { return nil }
-        let name = knownRegionZoneByLowercasedName[trimmed.lowercased()] ?? trimmed
+        guard !trimmed.isEmpty, let name = TimeZoneNames.canonical(trimmed) else { return nil }
         return TimeZone(identifier: name) == nil ? nil : name
     }
 
-    /// The IANA areas that name real places.
-    private static let regionAreas: Set<String> = [
-        "africa", "america", "antarctica", "arctic", "asia", "atlantic", "australia", "europe", "indian", "pacific",
-    ]
-
-    private static let knownRegionZoneByLowercasedName: [String: String] = Dictionary(
-        TimeZone.knownTimeZoneIdentifiers.map { ($0.lowercased(), $0) },
-        uniquingKeysWith: { first, _ in first }
-    )
+    /// What to tell someone whose `s` was refused: the closest known name when
+    /// there is one ("did you mean America/New_York?"), otherwise an example.
+    public static func hint(for s: String) -> String {
+        if let suggestion = TimeZoneNames.suggestion(for: s.trimmingCharacters(in: .whitespaces)) {
+            return "did you mean \(suggestion)?"
+        }
+        return "use an IANA name such as Australia/Sydney"
+    }
 
     // MARK: - Tables
 

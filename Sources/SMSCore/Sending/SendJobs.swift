@@ -165,6 +165,7 @@ public struct SendJobs: Sendable {
                    j.estimated_cost_cents, j.attempts, j.max_attempts, t.id IS NOT NULL AND k.id IS NOT NULL AS context_found,
                    (SELECT paused_at IS NOT NULL FROM platform_settings LIMIT 1) AS global_paused,
                    t.paused_at IS NOT NULL AS tenant_paused, t.consent_required, t.timezone AS tenant_zone,
+                   t.allow_fixed_line_or_mobile, c.number_type,
                    t.quiet_hours_start AS t_start, t.quiet_hours_end AS t_end,
                    k.status = 'paused' AS campaign_paused, k.status = 'cancelled' AS campaign_cancelled,
                    k.quiet_hours_start AS k_start, k.quiet_hours_end AS k_end,
@@ -203,7 +204,9 @@ public struct SendJobs: Sendable {
                 globalPaused: try c.decodeIfPresent("global_paused") ?? false, tenantPaused: try c.decode("tenant_paused"),
                 campaignPaused: try c.decode("campaign_paused"), onDoNotContact: try c.decode("dnc"), optedOut: try c.decode("opted_out"),
                 consentRequired: try c.decode("consent_required"), hasConsent: try c.decode("has_consent"), recipient: claimed.toPhone,
-                contactTimeZone: try c.decodeIfPresent("contact_zone"), tenantTimeZone: try c.decode("tenant_zone"), quietHours: window)
+                contactTimeZone: try c.decodeIfPresent("contact_zone"), tenantTimeZone: try c.decode("tenant_zone"), quietHours: window,
+                numberType: try c.decodeIfPresent("number_type", as: String.self).flatMap(PhoneNumberType.init(rawValue:)),
+                allowFixedLineOrMobile: try c.decode("allow_fixed_line_or_mobile"))
             return claimed
         }
     }

@@ -20,6 +20,8 @@ public struct Tenant: Sendable, Encodable, Equatable {
     public var optOutFooter: String?
     /// Twilio's Advanced Opt-Out already confirms STOP; don't send a second confirmation.
     public var advancedOptOut: Bool
+    /// Text numbers whose type is "fixed line or mobile" (every NANP number is); on by default.
+    public var allowFixedLineOrMobile: Bool
     public var pausedAt: Date?
     public var pausedBy: String?
     public var pauseReason: String?
@@ -30,7 +32,7 @@ public struct Tenant: Sendable, Encodable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, timezone, defaultCountry, dailyBudgetCents, monthlyBudgetCents, quietHoursStart, quietHoursEnd,
-            consentRequired, helpText, optOutFooter, advancedOptOut, paused, pausedAt, pausedBy, pauseReason, createdAt,
+            consentRequired, helpText, optOutFooter, advancedOptOut, allowFixedLineOrMobile, paused, pausedAt, pausedBy, pauseReason, createdAt,
             updatedAt
     }
 
@@ -49,6 +51,7 @@ public struct Tenant: Sendable, Encodable, Equatable {
         try c.encode(helpText, forKey: .helpText)
         try c.encode(optOutFooter, forKey: .optOutFooter)
         try c.encode(advancedOptOut, forKey: .advancedOptOut)
+        try c.encode(allowFixedLineOrMobile, forKey: .allowFixedLineOrMobile)
         try c.encode(isPaused, forKey: .paused)
         try c.encode(pausedAt, forKey: .pausedAt)
         try c.encode(pausedBy, forKey: .pausedBy)
@@ -62,7 +65,7 @@ public struct Tenant: Sendable, Encodable, Equatable {
 
     static let columns = """
         id::text, name, timezone, default_country, daily_budget_cents, monthly_budget_cents, quiet_hours_start,
-        quiet_hours_end, consent_required, help_text, opt_out_footer, advanced_opt_out, paused_at, paused_by,
+        quiet_hours_end, consent_required, help_text, opt_out_footer, advanced_opt_out, allow_fixed_line_or_mobile, paused_at, paused_by,
         pause_reason, created_at, updated_at
         """
 
@@ -79,6 +82,7 @@ public struct Tenant: Sendable, Encodable, Equatable {
         helpText = try row.decodeIfPresent("help_text")
         optOutFooter = try row.decodeIfPresent("opt_out_footer")
         advancedOptOut = try row.decode("advanced_opt_out")
+        allowFixedLineOrMobile = try row.decode("allow_fixed_line_or_mobile")
         pausedAt = try row.decodeIfPresent("paused_at")
         pausedBy = try row.decodeIfPresent("paused_by")
         pauseReason = try row.decodeIfPresent("pause_reason")
@@ -101,6 +105,7 @@ public struct TenantSettingsChange: Sendable {
     public var helpText: String??
     public var optOutFooter: String??
     public var advancedOptOut: Bool?
+    public var allowFixedLineOrMobile: Bool?
 
     public init() {}
 
@@ -118,6 +123,7 @@ public struct TenantSettingsChange: Sendable {
         if helpText != nil { fields.append("help_text") }
         if optOutFooter != nil { fields.append("opt_out_footer") }
         if advancedOptOut != nil { fields.append("advanced_opt_out") }
+        if allowFixedLineOrMobile != nil { fields.append("allow_fixed_line_or_mobile") }
         return fields
     }
 }
@@ -177,6 +183,7 @@ public struct TenantStore: Sendable {
                     help_text = CASE WHEN $12::boolean THEN $13 ELSE help_text END,
                     opt_out_footer = CASE WHEN $14::boolean THEN $15 ELSE opt_out_footer END,
                     advanced_opt_out = COALESCE($16::boolean, advanced_opt_out),
+                    allow_fixed_line_or_mobile = COALESCE($17::boolean, allow_fixed_line_or_mobile),
                     updated_at = now()
                 WHERE id = $1::uuid
                 RETURNING \(Tenant.columns)
@@ -187,7 +194,7 @@ public struct TenantStore: Sendable {
                 change.quietHoursStart, change.quietHoursEnd, change.consentRequired,
                 change.helpText != nil, change.helpText ?? nil,
                 change.optOutFooter != nil, change.optOutFooter ?? nil,
-                change.advancedOptOut)
+                change.advancedOptOut, change.allowFixedLineOrMobile)
             guard let row = rows.first else { return nil }
             try AuditLog.record(audit, on: connection)
             return try Tenant(row: row)
