@@ -50,7 +50,9 @@ say "schemathesis against http://127.0.0.1:$PORT (tenant $tenant)"
 # made-up cookie as "invalid auth accepted": it is left out here, and AccessMatrixTests proves route
 # by route that no credential, or a wrong one, is refused. The coverage phase is left out: on this
 # machine's Python 3.11 it fails at random inside hypothesis's lambda introspection ("AST constructor
-# recursion depth mismatch", a CPython 3.11 bug), an error of the tool, not of the API.
+# recursion depth mismatch", a CPython 3.11 bug), an error of the tool, not of the API. The CSV
+# upload is left out: a multipart part is text, so a JSON null generated as a type violation
+# arrives as the string "null", a valid consent source (ImportTests covers the upload).
 cat >"$LOGS/schemathesis.toml" <<TOML
 generation.allow-x00 = false
 generation.database = "none"
@@ -63,6 +65,6 @@ expected-statuses = ["2xx", "3xx", 401, 403, 404, 409, 422, 429]
 TOML
 "$VENV/bin/schemathesis" --config-file "$LOGS/schemathesis.toml" run "$ROOT/docs/openapi.yaml" \
   --url "http://127.0.0.1:$PORT" --header "Authorization: Bearer $key" --checks all --exclude-checks ignored_auth \
-  --phases examples,fuzzing,stateful \
+  --phases examples,fuzzing,stateful --exclude-operation-id createImport \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-8}" --max-time "${SCHEMATHESIS_MAX_TIME:-170}" --workers 2 \
   --seed "${SCHEMATHESIS_SEED:-20261208}" --no-color --output-truncate true --request-timeout 10

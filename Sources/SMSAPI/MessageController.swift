@@ -126,7 +126,7 @@ struct MessageController {
             do {
                 filter.phone = try PhoneNumber.parse(raw, defaultCountry: tenant.defaultCountry).e164
             } catch {
-                throw APIError.badRequest("phone: \(error.message(for: raw))", details: ["phone"])
+                throw APIError.invalid("phone", error.message(for: raw))
             }
         }
         return filter

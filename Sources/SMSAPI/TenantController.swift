@@ -156,9 +156,8 @@ struct TenantPatch: Decodable {
             change.timezone = zone
         }
         if let defaultCountry {
-            let code = defaultCountry.uppercased()
-            guard code.count == 2, code.allSatisfy({ $0.isASCII && $0.isLetter }) else {
-                throw APIError.invalid("default_country", "a two-letter ISO country code such as AU")
+            guard let code = PhoneNumber.supportedCountry(defaultCountry) else {
+                throw APIError.invalid("default_country", "a two-letter ISO country code whose numbers can be read, such as AU")
             }
             change.defaultCountry = code
         }

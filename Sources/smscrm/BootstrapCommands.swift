@@ -36,9 +36,8 @@ struct TenantCommand: AsyncParsableCommand {
             guard let zone = RecipientTimeZone.validatedIdentifier(timezone) else {
                 throw ValidationError("\(timezone) is not an IANA time zone: \(RecipientTimeZone.hint(for: timezone))")
             }
-            let code = country.uppercased()
-            guard code.count == 2, code.allSatisfy({ $0.isASCII && $0.isLetter }) else {
-                throw ValidationError("--country takes a two-letter ISO code such as AU")
+            guard let code = PhoneNumber.supportedCountry(country) else {
+                throw ValidationError("--country takes a two-letter ISO country code whose numbers can be read, such as AU")
             }
             let tenant = try await withDatabase { postgres in
                 try await TenantStore(postgres: postgres).create(name: name, timezone: zone, defaultCountry: code, actor: .cli)

@@ -1,3 +1,4 @@
+import Foundation
 import SMSCore
 import Testing
 
@@ -100,5 +101,18 @@ struct RFC3339Tests {
             #expect(parseRFC3339(invalid) == nil, "\(invalid)")
         }
         #expect(parseRFC3339("2026-11-25T09:00:00.250+10:00").map(rfc3339) == "2026-11-24T23:00:00.250Z")
+    }
+}
+
+@Suite("RFC 3339 offsets")
+struct RFC3339OffsetTests {
+    @Test("any offset RFC 3339 allows is read, to the same instant Foundation gives where it reads it")
+    func offsets() {
+        #expect(parseRFC3339("2026-01-27T22:09:57.9-23:46") == parseRFC3339("2026-01-28T21:55:57.9Z"))
+        #expect(parseRFC3339("2026-01-28T21:55:57Z")?.timeIntervalSince1970 == 1_769_637_357)
+        for text in ["2026-01-27T22:09:57-14:00", "2024-02-29T00:00:00Z", "1900-01-01T00:00:00Z", "9999-12-31T23:59:59.999+05:30"] {
+            #expect(parseRFC3339(text) == (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+                ?? (try? Date.ISO8601FormatStyle().parse(text)), "\(text)")
+        }
     }
 }

@@ -65,6 +65,17 @@ public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
     /// more digits. The same rule as the database's CHECK constraint on
     /// `phone_e164` columns (`^\+[1-9][0-9]{6,14}$`), which stays because the
     /// database must not depend on a C++ library to keep its data sane.
+    /// A tenant's default country, upper-cased, when it is a two-letter region
+    /// whose numbers libphonenumber can parse; nil otherwise (issue 12: `ZZ`
+    /// was accepted, and then every number of the tenant was refused).
+    public static func supportedCountry(_ code: String) -> String? {
+        let code = code.uppercased()
+        guard code.count == 2, code.allSatisfy({ $0.isASCII && $0.isLetter }), LibPhoneNumber.countryCode(forRegion: code) != nil else {
+            return nil
+        }
+        return code
+    }
+
     public static func isValidE164(_ s: String) -> Bool {
         let bytes = Array(s.utf8)
         guard bytes.count >= 8, bytes.count <= 16, bytes[0] == UInt8(ascii: "+") else { return false }

@@ -54,25 +54,39 @@ public func parseRFC3339(_ text: String) -> Date? {
     let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
     guard (1...days).contains(day) else { return nil }
     var rest = bytes[19...]
+    var fraction = 0.0
     if rest.first == UInt8(ascii: ".") {
         rest = rest.dropFirst()
         let digits = rest.prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
         guard (1...9).contains(digits.count) else { return nil }
+        fraction = Double("0." + String(decoding: digits, as: UTF8.self)) ?? 0
         rest = rest.dropFirst(digits.count)
     }
+    var offsetSeconds = 0
     switch Array(rest) {
     case [UInt8(ascii: "Z")], [UInt8(ascii: "z")]:
         break
     case let zone where zone.count == 6 && (zone[0] == UInt8(ascii: "+") || zone[0] == UInt8(ascii: "-")) && zone[3] == UInt8(ascii: ":"):
-        let offset = Array(zone)
-        guard let h = Int(String(decoding: offset[1...2], as: UTF8.self)), let m = Int(String(decoding: offset[4...5], as: UTF8.self)),
-            (0...23).contains(h), (0...59).contains(m), offset[1...2].allSatisfy({ (48...57).contains($0) }), offset[4...5].allSatisfy({ (48...57).contains($0) })
+        guard zone[1...2].allSatisfy({ (48...57).contains($0) }), zone[4...5].allSatisfy({ (48...57).contains($0) }),
+            let h = Int(String(decoding: zone[1...2], as: UTF8.self)), let m = Int(String(decoding: zone[4...5], as: UTF8.self)),
+            (0...23).contains(h), (0...59).contains(m)
         else { return nil }
+        offsetSeconds = (h * 3600 + m * 60) * (zone[0] == UInt8(ascii: "-") ? -1 : 1)
     default:
         return nil
     }
-    // Checked: the only letters left are T and Z, which Foundation wants upper case.
-    let checked = text.uppercased()
-    if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(checked) { return date }
-    return try? Date.ISO8601FormatStyle().parse(checked)
+    // Computed here rather than by Foundation's parser, which refuses offsets RFC 3339 allows (-23:46).
+    let epochDays = daysFromCivil(year: year, month: month, day: day)
+    let seconds = Double(epochDays * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds) + fraction
+    return Date(timeIntervalSince1970: seconds)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+private func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yearOfEra = y - era * 400
+    let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+    return era * 146_097 + dayOfEra - 719_468
 }
