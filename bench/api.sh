@@ -6,6 +6,7 @@
 #   GET /health                                   (no dependency touched)
 #   GET /tenants/{id}/contacts?limit=20            with an API key
 #   GET /tenants/{id}/contacts?limit=20            with a session cookie
+#   GET /tenants/{id}                              with an API key (one row: what a read costs apart from the list)
 # and prints req/s, p50 and p99 for each and the ratios to /health. It builds and starts its own
 # release smscrm-api (rate limits off) on PostgreSQL and Redis in a temporary directory, on free
 # loopback ports, and removes everything when it ends. SMSCRM_BUILD=debug measures a debug build.
@@ -83,9 +84,11 @@ say "measuring, ${DURATION} s each"
 read -r h_rate h_p50 h_p99 h_err < <(measure "$base/health")
 read -r k_rate k_p50 k_p99 k_err < <(measure -H "Authorization: Bearer $key" "$base/tenants/$tenant/contacts?limit=20")
 read -r s_rate s_p50 s_p99 s_err < <(measure -H "Cookie: $cookie" "$base/tenants/$tenant/contacts?limit=20")
+read -r t_rate t_p50 t_p99 t_err < <(measure -H "Authorization: Bearer $key" "$base/tenants/$tenant")
 ratio() { python3 -c "print(f'{$1 / $2 * 100:.0f} %')"; }
 echo
 echo "API on $(nproc) cores, $CONFIG build, wrk -t2 -c32 -d${DURATION}s (same machine):"
 printf '  %-40s %8s req/s  p50 %6s ms  p99 %6s ms  errors %s\n' "GET /health (the ceiling)" "$h_rate" "$h_p50" "$h_p99" "$h_err"
 printf '  %-40s %8s req/s  p50 %6s ms  p99 %6s ms  errors %s  (%s of /health)\n' "contacts?limit=20, API key" "$k_rate" "$k_p50" "$k_p99" "$k_err" "$(ratio "$k_rate" "$h_rate")"
 printf '  %-40s %8s req/s  p50 %6s ms  p99 %6s ms  errors %s  (%s of /health)\n' "contacts?limit=20, session" "$s_rate" "$s_p50" "$s_p99" "$s_err" "$(ratio "$s_rate" "$h_rate")"
+printf '  %-40s %8s req/s  p50 %6s ms  p99 %6s ms  errors %s  (%s of /health)\n' "GET /tenants/{id} (one row), API key" "$t_rate" "$t_p50" "$t_p99" "$t_err" "$(ratio "$t_rate" "$h_rate")"
