@@ -10,7 +10,7 @@ import Logging
 /// inline script or style anywhere, so `'self'` is enough), and
 /// `Referrer-Policy: same-origin`, because with `no-referrer` browsers send
 /// `Origin: null` on form posts and the API's Origin check refuses them
-/// (PITFALLS.md, "Found while measuring").
+/// (measured on this platform; docs/ARCHITECTURE.md, "The admin web UI").
 struct WebPageMiddleware<Context: WebRequestContext>: RouterMiddleware {
     let renderer: PageRenderer
 
