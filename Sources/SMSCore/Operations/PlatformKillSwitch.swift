@@ -49,13 +49,3 @@ public struct PlatformKillSwitch: Sendable {
         return try await state()
     }
 }
-
-extension KillSwitch {
-    public func setGlobal(paused: Bool) async throws {
-        if paused {
-            try await redis.command("SET", Self.globalKey, "1")
-        } else {
-            try await redis.command("DEL", Self.globalKey)
-        }
-    }
-}

@@ -208,9 +208,7 @@ public struct SendRecovery: Sendable {
                 FROM send_jobs j LEFT JOIN sending_numbers n ON n.id = j.sending_number_id
                 WHERE j.status IN ('queued', 'deferred')
                    OR (j.status = 'parked'
-                       AND NOT EXISTS (SELECT 1 FROM platform_settings p WHERE p.paused_at IS NOT NULL)
-                       AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = j.tenant_id AND t.paused_at IS NOT NULL)
-                       AND NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = j.campaign_id AND k.status = 'paused'))
+                       AND \(Self.unpaused))
                 ORDER BY j.created_at, j.id
                 """)
             var pages: [[(QueuedJob, Int64?)]] = []
@@ -277,14 +275,21 @@ public struct SendRecovery: Sendable {
         return lost.count
     }
 
+    /// No kill switch (platform, tenant or campaign) covers job `j`: the one
+    /// statement of it that the restore, the lost-job sweep and the wake share.
+    /// (A park checks the opposite under share locks, `SendJobs.park`.)
+    static let unpaused = """
+        NOT EXISTS (SELECT 1 FROM platform_settings p WHERE p.paused_at IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = j.tenant_id AND t.paused_at IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = j.campaign_id AND k.status = 'paused')
+        """
+
     /// Pending, untouched since `$1`, and not held back by a kill switch.
     static let lostCandidate = """
          (
             (j.status IN ('queued', 'deferred') AND COALESCE(j.next_attempt_at, j.updated_at) < $1)
             OR (j.status = 'parked' AND j.updated_at < $1
-                AND NOT EXISTS (SELECT 1 FROM platform_settings p WHERE p.paused_at IS NOT NULL)
-                AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = j.tenant_id AND t.paused_at IS NOT NULL)
-                AND NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = j.campaign_id AND k.status = 'paused'))
+                AND \(unpaused))
         )
         """
 
@@ -301,9 +306,7 @@ public struct SendRecovery: Sendable {
             SELECT j.id::text, j.sending_number_id::text, j.segments, n.throughput_sps
             FROM send_jobs j LEFT JOIN sending_numbers n ON n.id = j.sending_number_id
             WHERE j.status = 'parked' AND ($1::uuid IS NULL OR j.tenant_id = $1::uuid) AND ($2::uuid IS NULL OR j.campaign_id = $2::uuid)
-              AND NOT EXISTS (SELECT 1 FROM platform_settings p WHERE p.paused_at IS NOT NULL)
-              AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = j.tenant_id AND t.paused_at IS NOT NULL)
-              AND NOT EXISTS (SELECT 1 FROM campaigns k WHERE k.id = j.campaign_id AND k.status = 'paused')
+              AND \(Self.unpaused)
             ORDER BY j.created_at
             """, tenantID, campaignID)
         let (jobs, throughputs) = try Self.jobsWithPace(rows)

@@ -16,22 +16,27 @@ public struct KillSwitch: Sendable {
     public static let globalKey = "smscrm:{send}:paused:global"
     public static func campaignKey(_ campaignID: String) -> String { "smscrm:{send}:paused:campaign:\(campaignID.lowercased())" }
 
+    public func setGlobal(paused: Bool) async throws {
+        try await setFlag(Self.globalKey, paused)
+    }
+
     public func setTenant(_ tenantID: String, paused: Bool) async throws {
-        if paused {
-            try await redis.command("SET", Self.tenantKey(tenantID), "1")
+        try await setFlag(Self.tenantKey(tenantID), paused)
+    }
+
+    /// Sets (`SET key 1`) or clears (`DEL`) one of the flags.
+    func setFlag(_ key: String, _ on: Bool) async throws {
+        if on {
+            try await redis.command("SET", key, "1")
         } else {
-            try await redis.command("DEL", Self.tenantKey(tenantID))
+            try await redis.command("DEL", key)
         }
     }
 
     /// The campaign kill switch: set on pause, cleared on resume and cancel
     /// (cancelled jobs are cancelled in PostgreSQL, which the worker checks on claim).
     public func setCampaign(_ campaignID: String, paused: Bool) async throws {
-        if paused {
-            try await redis.command("SET", Self.campaignKey(campaignID), "1")
-        } else {
-            try await redis.command("DEL", Self.campaignKey(campaignID))
-        }
+        try await setFlag(Self.campaignKey(campaignID), paused)
     }
 
     public func isCampaignPaused(_ campaignID: String) async throws -> Bool {
