@@ -19,7 +19,9 @@ struct WebhookFixture {
     static func make(jobStatus: String = "sent", sid: String? = "SM00000000000000000000000000000001") async throws -> WebhookFixture {
         let harness = try await APIHarness.make()
         let tenant = try await harness.makeTenant()
-        let phone = "+614" + String(format: "%08d", Int.random(in: 0..<100_000_000))
+        // 041x xxx xxx: every number in it is a valid Australian mobile, which
+        // the whole 04 range is not (libphonenumber refuses e.g. 0441).
+        let phone = "+6141" + String(format: "%07d", Int.random(in: 0..<10_000_000))
         let postgres = harness.services.postgres
         let (jobID, contactID) = try await postgres.withTransaction { connection in
             let number = try connection.query(
