@@ -16,7 +16,9 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 BASE = os.environ["UI_BASE_URL"]
 TENANT = os.environ["UI_TENANT_ID"]
@@ -36,12 +38,23 @@ def browser():
     return driver
 
 
+def settled(driver, condition, seconds=5):
+    """Waits up to `seconds` for `condition(driver)`: a click that navigates, or an htmx swap, returns
+    before the new page is there, and an element read in between is the old page's or stale. The
+    caller's assert then says what was (not) reached."""
+    try:
+        WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    except TimeoutException:
+        pass
+
+
 def log_in(driver, email, next_path=None):
     driver.get(BASE + (next_path or "/ui"))
     assert "/ui/login" in driver.current_url, driver.current_url
     driver.find_element(By.ID, "email").send_keys(email)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form[action='/ui/login'] button[type=submit]").click()
+    settled(driver, lambda d: "/ui/login" not in d.current_url)
     assert "/ui/login" not in driver.current_url, "still on the login page: " + driver.page_source[:500]
 
 
@@ -90,6 +103,7 @@ def test_pause_through_settings_kill_switch(driver):
     assert "Sending is on." in driver.find_element(By.ID, "kill-switch-state").text
     driver.find_element(By.ID, "reason").send_keys("browser test")
     driver.find_element(By.ID, "pause-sending").click()
+    settled(driver, lambda d: "Sending is paused." in d.find_element(By.ID, "kill-switch-state").text)
     state = driver.find_element(By.ID, "kill-switch-state").text
     assert "Sending is paused." in state, state
     assert os.environ["UI_MEMBER_EMAIL"] in state, state
